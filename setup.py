@@ -24,7 +24,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 
-package_data = {cfg['lib_name']: ['data/*', 'data/**/*']}
+package_data = {cfg['lib_name']: ['assets/*', 'assets/**/*']}
 
 setuptools.setup(
     name=cfg['lib_name'],

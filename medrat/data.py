@@ -217,7 +217,7 @@ def _read_csv(path, required, what='label CSV', **kw) -> pd.DataFrame:
     return df
 
 def bundle_nih_sample(src,          # folder with labels.csv and images/*.png (the NIH sample)
-                      dst=None,     # output folder; default: medrat/data/nih_cxr14_sample
+                      dst=None,     # output folder; default: medrat/assets/nih_cxr14_sample
                      ) -> Path:
     "Pack the NIH sample into images.npz (uint8 (n,64,64) grey) + labels.csv; check colour loses nothing."
     src = Path(src); dst = Path(dst) if dst is not None else pkg_data('nih_cxr14_sample')
@@ -420,7 +420,7 @@ def data_summary() -> str:
     vc = pd.Series([v if v else 'unknown' for vs in iu.views for v in vs]).value_counts()
     L.append(f"  images {vc.sum():,}; views: " + ", ".join(f"{k} {v:,}" for k, v in vc.items()))
     nih = nih_sample()
-    L.append("NIH ChestX-ray14 sample (bundled, 64x64 grey; see medrat/data/nih_cxr14_sample/PROVENANCE.md)")
+    L.append("NIH ChestX-ray14 sample (bundled, 64x64 grey; see medrat/assets/nih_cxr14_sample/PROVENANCE.md)")
     L.append(f"  images {len(nih):,}; patients {nih.patient_id.nunique()}; views "
              + ", ".join(f"{k} {v}" for k, v in nih.view.value_counts().items()))
     ss = nih.split.value_counts()
