@@ -1,0 +1,77 @@
+"Training: the multi-process (DDP, gloo on CPU) path, and resume-refusal errors. The notebook 08_training holds the rest."
+import os, socket, tempfile
+from pathlib import Path
+import pytest, torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _worker(rank, world, port, out, steps):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        from medrat.core import set_seed
+        from medrat.model import MedRAT, MedRATConfig
+        from medrat.training import tiny_unpaired, UnpairedLoader, unpaired_learner, unwrap
+        images, reports, pairs, tok = tiny_unpaired(n_img=16, n_rep=16, seed=0)
+        set_seed(rank)                       # different initial weights per rank: DDP must broadcast rank 0's
+        model = MedRAT(MedRATConfig.tiny(len(tok)))
+        init = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        tdl = UnpairedLoader(images, reports, tok, bs=8, seed=1, rank=rank, world_size=world, epoch_len=8 * steps)
+        vdl = UnpairedLoader(images, reports, tok, bs=8, shuffle=False, rank=rank, world_size=world)
+        learn = unpaired_learner(model, tdl, vdl, lrs=(3e-3,), ddp=True, device='cpu', progress=False)
+        first = next(iter(tdl))[0]['x']       # this rank's share of the first global batch
+        tdl.epoch = 0
+        learn.fit(1)
+        params = torch.cat([p.detach().flatten() for p in unwrap(learn.model).model.parameters()])
+        torch.save(dict(params=params, init=init, first=first, iters=learn.train_iter), Path(out) / f'rank{rank}.pt')
+    finally: dist.destroy_process_group()
+
+def test_ddp_two_gloo_ranks_stay_identical():
+    "Two CPU processes (gloo) train a few steps of the tiny preset under DDP: parameters identical across ranks."
+    steps = 3
+    with tempfile.TemporaryDirectory() as d:
+        mp.spawn(_worker, args=(2, _free_port(), d, steps), nprocs=2, join=True)
+        r0, r1 = (torch.load(Path(d) / f'rank{r}.pt') for r in (0, 1))
+    assert r0['iters'] == r1['iters'] == steps
+    assert not torch.equal(r0['init'], r1['init'])             # the ranks started from different weights ...
+    assert not torch.equal(r0['first'], r1['first'])           # ... and saw different halves of every batch ...
+    assert torch.equal(r0['params'], r1['params'])             # ... yet hold the same parameters (rank 0's start, averaged grads)
+    assert not torch.equal(r0['params'], r0['init'])           # and training moved them
+
+def test_resume_refuses_other_config(tmp_path):
+    "Resuming into a folder that holds a run with another configuration is one clear error."
+    from medrat.training import _check_resume_config
+    import json
+    (tmp_path / 'state.pth').write_bytes(b'x')
+    (tmp_path / 'config.json').write_text(json.dumps(dict(train=dict(bs=32, epochs=8), seed=1)))
+    _check_resume_config(tmp_path, dict(train=dict(bs=32, epochs=12), seed=1))       # more epochs: fine
+    with pytest.raises(ValueError, match=r'train\.bs'):
+        _check_resume_config(tmp_path, dict(train=dict(bs=16, epochs=8), seed=1))
+
+def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
+    "The main job on tiny settings: 1 epoch, then resumed to 2 = 2 epochs straight; all output files are there."
+    from medrat.training import train_experiment
+    kw = dict(preset='tiny', limit=8, cache_dir=tmp_path / 'cache', progress=False, n_boot=20)
+    r1 = train_experiment(tmp_path / 'run', epochs=1, **kw)
+    r2 = train_experiment(tmp_path / 'run', epochs=2, **kw)                 # resumed: only epoch 2 is trained
+    assert [h['epoch'] for h in r2['history']] == [0, 1]
+    assert r2['history'][0]['valid_loss'] == r1['history'][0]['valid_loss']  # the finished epoch is kept as it was
+    assert len(r2['calls']) == 2 and r2['calls'][1]['wall_time_s']['features_were_cached']
+    r3 = train_experiment(tmp_path / 'straight', epochs=2, **kw)
+    a = torch.load(tmp_path / 'run' / 'state.pth', weights_only=False)['model']
+    b = torch.load(tmp_path / 'straight' / 'state.pth', weights_only=False)['model']
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    for f in ('model.pth', 'state.pth', 'vocab.json', 'config.json', 'results.json', 'results.md',
+              'test_reports.csv', 'test_reports.json', 'embeddings.pt'):
+        assert (tmp_path / 'run' / f).exists(), f
+    e = torch.load(tmp_path / 'run' / 'embeddings.pt', weights_only=False)
+    n_img, n_rep = r2['config']['data']['n_test_images'], r2['config']['data']['n_test_reports']
+    assert e['z_global'].shape[0] == len(e['modality']) == n_img + n_rep
+    assert e['modality'].count('image') == n_img
+    assert set(r2['metrics']) >= {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'}
+    with pytest.raises(ValueError, match='another configuration'):
+        train_experiment(tmp_path / 'run', epochs=2, **{**kw, 'bs': 4})
