@@ -237,7 +237,7 @@ def detail_table(results: dict, digits: int = 2) -> str:
     return '\n'.join(rows)
 
 def findings(results: dict) -> str:
-    "Plain-language comparisons computed from the numbers: which configurations beat which baseline on what."
+    "Plain-language comparisons computed from the numbers: a configuration is above a baseline when their 95% intervals are disjoint."
     B, C = results.get('baselines', {}), {k: v['metrics'] for k, v in results.get('configs', {}).items() if 'metrics' in v}
     if not B or not C: return 'No results yet.'
     get = dict(ce=lambda r: (r['ce']['micro']['f1'], r['ce']['micro']['f1_lo'], r['ce']['micro']['f1_hi']),
@@ -255,10 +255,11 @@ def findings(results: dict) -> str:
     for name, r in C.items():
         parts = []
         for m in ('ce', 'detail', 'stated', 'bleu4'):
-            beats = [b for b in BASELINES if b in B and get[m](r)[0] is not None and get[m](B[b])[0] is not None
-                     and get[m](r)[0] > get[m](B[b])[0]]
-            parts.append(f"{what[m]} {_f(get[m](r)[0])} beats {len(beats)}/{len([b for b in BASELINES if b in B])} baselines"
-                         + (f" ({', '.join(beats)})" if beats else ''))
+            beats = [b for b in BASELINES if b in B and cmp(get[m](r), get[m](B[b])).startswith('above')
+                     and (m == 'bleu4' or 'disjoint' in cmp(get[m](r), get[m](B[b])))]
+            how = 'point estimates, no intervals' if m == 'bleu4' else 'disjoint 95% intervals'
+            parts.append(f"{what[m]} {_f(get[m](r)[0])} is above {len(beats)}/{len([b for b in BASELINES if b in B])} baselines ({how})"
+                         + (f": {', '.join(beats)}" if beats else ''))
         if oracle in B:
             parts.append(f"vs the oracle-label retrieval: detail accuracy if stated {cmp(get['stated'](r), get['stated'](B[oracle]))}"
                          f" ({_f(get['stated'](r)[0])} vs {_f(get['stated'](B[oracle])[0])})")
@@ -357,5 +358,5 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
     (out / 'results.md').write_text(md)
     if exists(publish):
         Path(publish).parent.mkdir(parents=True, exist_ok=True)
-        Path(publish).write_text('# Synthetic benchmark (GENERATED data)\n\n' + md)
+        Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
     return res

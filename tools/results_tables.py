@@ -1,7 +1,10 @@
 #!/usr/bin/env python
-"""Write results/nih-iu.md from a `medrat train` run's results.json (tables are never typed by hand).
+"""Write results/*.md from run outputs (tables are never typed by hand), then README.md from them:
 
-    python tools/results_tables.py [runs/nih-iu]        then: python tools/make_readme.py
+    python tools/results_tables.py [runs/nih-iu] [runs/synth]     (then: python tools/make_readme.py)
+
+results/nih-iu.md comes from a `medrat train` run's results.json; results/synth-benchmark.md from
+`medrat.benchmark.run_benchmark`'s results.json (through `medrat.benchmark.results_markdown`).
 """
 import json, sys
 from pathlib import Path
@@ -44,8 +47,15 @@ def nih_iu(run: Path) -> str:
               '| ' + ' | '.join(f3(e2['nlg'][k]) for k in keys) + ' |', ""]
     return '\n'.join(L)
 
+def synth(run: Path) -> str:
+    from medrat.benchmark import results_markdown
+    return '### Synthetic benchmark (GENERATED data)\n\n' + results_markdown(json.loads((run/'results.json').read_text()))
+
 if __name__ == '__main__':
-    run = Path(sys.argv[1] if len(sys.argv) > 1 else root/'runs'/'nih-iu')
+    runs = dict(zip(('nih-iu', 'synth'), map(Path, sys.argv[1:]))) or {}
+    runs.setdefault('nih-iu', root/'runs'/'nih-iu'); runs.setdefault('synth', root/'runs'/'synth')
     (root/'results').mkdir(exist_ok=True)
-    (root/'results'/'nih-iu.md').write_text(nih_iu(run) + '\n')
-    print(f"wrote {root/'results'/'nih-iu.md'}")
+    for name, fn, dest in (('nih-iu', nih_iu, 'nih-iu.md'), ('synth', synth, 'synth-benchmark.md')):
+        if not (runs[name]/'results.json').exists(): print(f"skipped {dest}: no {runs[name]/'results.json'}"); continue
+        (root/'results'/dest).write_text(fn(runs[name]) + '\n')
+        print(f"wrote {root/'results'/dest}")
