@@ -12,7 +12,8 @@ def render() -> str:
     nb = json.loads((root/'nbs'/'index.ipynb').read_text())
     parts = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
-    tables = sorted((root/'results').glob('*.md'))
+    order = ['nih-iu.md', 'ablations.md', 'synth-benchmark.md']      # the main experiment first
+    tables = sorted((root/'results').glob('*.md'), key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
     res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'
     return text.replace('<!-- results -->', res)
 
