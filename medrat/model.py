@@ -50,6 +50,9 @@ class MedRATConfig:
     # -- global vector (Eq. 2-3)
     pool_gated: bool = True          # released code's gated pooling h = Z * tanh(W1 Z); False = paper's tanh(W1 Z)
     l2norm_global: bool = True       # L2-normalise z_global (released code)
+    dec_global_scale: float|str = 1.0 # the DECODER's copy of z_global is multiplied by this; 'sqrt_d': by sqrt(d_model), the norm of
+                                     # the LayerNorm'd local vectors (an L2-normalised global slot is ~sqrt(d) times smaller than
+                                     # its neighbours and is then mostly ignored). Contrastive and classification losses see z_global as is
     # -- decoder input and its augmentation (sec. 3.2)
     use_global: bool = True          # ablation: False = the decoder sees only the local vectors
     use_local: bool = True           # ablation: False = the decoder sees only z_global
@@ -71,6 +74,9 @@ class MedRATConfig:
 
     def __post_init__(self):
         if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
+        g = self.dec_global_scale
+        if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
+            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
         if not (self.use_global or self.use_local):
             raise ValueError("MedRATConfig: use_global=False and use_local=False leave the decoder nothing to read")
         if self.d_model % self.n_heads: raise ValueError(f"MedRATConfig: d_model={self.d_model} not divisible by n_heads={self.n_heads}")
@@ -158,12 +164,19 @@ class MedRAT(nn.Module):
             raise ValueError(f"MedRAT.encode_report: tokens must be a (B, T) long tensor, got {tokens.dtype} {tuple(tokens.shape)}")
         return self._shared(*self.rep_features(tokens), self.rep_encoder)
 
+    @property
+    def global_scale(self) -> float:
+        "The factor `cfg.dec_global_scale` applied to z_global before the decoder ('sqrt_d' -> sqrt(d_model))."
+        g = self.cfg.dec_global_scale
+        return math.sqrt(self.cfg.d_model) if g == 'sqrt_d' else float(g)
+
     def decoder_inputs(self, enc: Encoded, augment: bool=False) -> tuple:
-        "What the decoder reads, by the ablation switches: (z_global|None, z_local|None, mask|None)."
+        "What the decoder reads, by the ablation switches: (z_global * global_scale|None, z_local|None, mask|None)."
         c = self.cfg
         zl, m = enc.z_local, enc.mask
         if augment: zl, m = local_augment(zl, m, c.aug, p=c.aug_p, sigma=c.aug_sigma)
-        return (enc.z_global if c.use_global else None), (zl if c.use_local else None), (m if c.use_local else None)
+        zg = enc.z_global * self.global_scale if c.use_global else None          # decoder copy only; losses keep z_global
+        return zg, (zl if c.use_local else None), (m if c.use_local else None)
 
     # -- training -------------------------------------------------------------------------------------------
     def forward(self, x: Tensor|None, # images (or cached features) of the batch, or None (reports only)

@@ -90,3 +90,23 @@ def test_reports_only_forward():
     assert out['z_img'] is None and out['cls_img'] is None
     total, parts = m.loss(out, b['tokens'], None, b['rep_labels'])
     assert torch.isfinite(total) and parts['contrast'] > 0
+
+
+def test_dec_global_scale_checkpoints_and_old_checkpoints(tmp_path):
+    "The switch survives save/load; a checkpoint written before the field existed loads with the old behaviour (1.0)."
+    torch.manual_seed(0)
+    cfg = MedRATConfig.tiny(20, dec_global_scale='sqrt_d')
+    m = MedRAT(cfg).eval()
+    b = tiny_batch(cfg, B=3)
+    m2 = MedRAT.load(m.save(tmp_path / 's.pt'))
+    assert m2.cfg.dec_global_scale == 'sqrt_d' and m2.global_scale == pytest.approx(math.sqrt(cfg.d_model))
+    assert m2.generate(b['x'], max_len=4) == m.generate(b['x'], max_len=4)
+    ck = torch.load(tmp_path / 's.pt', weights_only=True)
+    del ck['config']['dec_global_scale']; torch.save(ck, tmp_path / 'old.pt')
+    old = MedRAT.load(tmp_path / 'old.pt')
+    assert old.cfg.dec_global_scale == 1.0 and old.global_scale == 1.0
+    enc = old.encode_report(b['tokens'])
+    assert torch.equal(old.decoder_inputs(enc)[0], enc.z_global)
+    for bad in ('sqrt', -1.0, True):
+        with pytest.raises(ValueError, match='dec_global_scale'):
+            MedRATConfig.tiny(20, dec_global_scale=bad)
