@@ -13,8 +13,8 @@ from .core import CHEXPERT_LABELS, N_LABELS, DataError
 __all__ = ['FINDINGS', 'PATHOLOGIES', 'LOBES', 'SEVERITIES', 'SIZES', 'CM', 'SIDE_SIGN', 'LOBE_CENTRE', 'LOBE_CENTRE_LEFT_UPPER',
            'DEFAULT_RATES', 'EFFUSION_LEVEL', 'PTX_GAP', 'NEGATIVES', 'LABEL_OF', 'ATTRIBUTES', 'sample_findings',
            'sample_patient', 'render', 'write_report', 'split_report', 'parse_details', 'parse_negatives',
-           'labels_from_details', 'SynthData', 'make_dataset', 'rewrite_reports', 'detail_hits', 'detail_accuracy',
-           'labeler_agreement', 'make_benchmark', 'retrieve_by_labels']
+           'labels_from_details', 'SynthData', 'make_dataset', 'rewrite_reports', 'labeler_agreement', 'make_benchmark',
+           'detail_hits', 'detail_accuracy', 'retrieve_by_labels']
 
 # %% ../nbs/10_synth.ipynb #facf6f59
 FINDINGS = ('cardiomegaly', 'effusion', 'consolidation', 'lesion', 'pneumothorax', 'atelectasis', 'ett', 'line')
@@ -474,51 +474,6 @@ def make_dataset(n: int,                 # number of studies
 def rewrite_reports(details, seed: int = 0, style: str = 'varied') -> list[str]:
     "New reports for the same studies (another phrasing draw), e.g. a second reference set for the same images."
     return [write_report(d, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 7))), style) for i, d in enumerate(details)]
-
-
-# ---------------------------------------------------------------- detail accuracy
-ATTRIBUTES = {  # 'finding.attribute' -> how to read the attribute from a parsed or recorded finding
-    'cardiomegaly.severity': None, 'effusion.side': None, 'effusion.size': None,
-    'consolidation.lobe': None, 'consolidation.side': lambda a: a['lobe'] and a['lobe'].split()[0], 'consolidation.size': None,
-    'lesion.kind': None, 'lesion.lobe': None, 'lesion.side': lambda a: a['lobe'] and a['lobe'].split()[0], 'lesion.size_cm': None,
-    'pneumothorax.side': None, 'pneumothorax.size': None, 'atelectasis.side': None,
-    'ett.tip_cm': None, 'line.side': None, 'line.route': None}
-
-
-def _attr(key, a):
-    fn = ATTRIBUTES[key]
-    return fn(a) if fn else a.get(key.split('.')[1])
-
-
-def detail_hits(generated_reports, details, tol_cm: int = 1) -> dict:
-    "Per attribute, an array (n,) with 1 right, 0 wrong or not stated, nan where the image lacks the finding."
-    if len(generated_reports) != len(details):
-        raise DataError(f'detail_hits: {len(generated_reports)} reports but {len(details)} details')
-    parsed = [parse_details(r) for r in generated_reports]
-    out = {}
-    for key in ATTRIBUTES:
-        name = key.split('.')[0]; h = np.full(len(details), np.nan)
-        for i, (p, d) in enumerate(zip(parsed, details)):
-            if name not in d: continue
-            t, g = _attr(key, d[name]), (_attr(key, p[name]) if name in p else None)
-            h[i] = float(g is not None and (abs(g - t) <= tol_cm if key in ('lesion.size_cm', 'ett.tip_cm') else g == t))
-        out[key] = h
-    for name in FINDINGS:
-        out[f'{name}.stated'] = np.array([(float(name in p) if name in d else np.nan) for p, d in zip(parsed, details)])
-    return out
-
-
-def detail_accuracy(generated_reports, details, tol_cm: int = 1) -> dict:
-    "Per attribute: n (images with the finding), accuracy (unstated counts wrong), stated, accuracy_if_stated."
-    hits = detail_hits(generated_reports, details, tol_cm)
-    out = {}
-    for key, h in hits.items():
-        if key.endswith('.stated'): continue
-        st = hits[key.split('.')[0] + '.stated']
-        n = int(np.sum(~np.isnan(h))); ns = int(np.nansum(st))
-        out[key] = dict(n=n, accuracy=float(np.nanmean(h)) if n else np.nan, stated=float(np.nanmean(st)) if n else np.nan,
-                        accuracy_if_stated=float(np.nansum(h[st == 1]) / ns) if ns else np.nan)
-    return out
 
 
 def labeler_agreement(reports, labels):
