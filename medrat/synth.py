@@ -13,8 +13,8 @@ from .core import CHEXPERT_LABELS, N_LABELS, DataError
 __all__ = ['FINDINGS', 'PATHOLOGIES', 'LOBES', 'SEVERITIES', 'SIZES', 'CM', 'SIDE_SIGN', 'LOBE_CENTRE', 'LOBE_CENTRE_LEFT_UPPER',
            'DEFAULT_RATES', 'EFFUSION_LEVEL', 'PTX_GAP', 'NEGATIVES', 'LABEL_OF', 'ATTRIBUTES', 'sample_findings',
            'sample_patient', 'render', 'write_report', 'split_report', 'parse_details', 'parse_negatives',
-           'labels_from_details', 'SynthData', 'make_dataset', 'rewrite_reports', 'labeler_agreement', 'make_benchmark',
-           'detail_hits', 'detail_accuracy', 'retrieve_by_labels']
+           'labels_from_details', 'SynthData', 'make_dataset', 'rewrite_reports', 'make_benchmark', 'detail_hits',
+           'detail_accuracy', 'retrieve_by_labels', 'labeler_agreement']
 
 # %% ../nbs/10_synth.ipynb #facf6f59
 FINDINGS = ('cardiomegaly', 'effusion', 'consolidation', 'lesion', 'pneumothorax', 'atelectasis', 'ett', 'line')
@@ -474,20 +474,6 @@ def make_dataset(n: int,                 # number of studies
 def rewrite_reports(details, seed: int = 0, style: str = 'varied') -> list[str]:
     "New reports for the same studies (another phrasing draw), e.g. a second reference set for the same images."
     return [write_report(d, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 7))), style) for i, d in enumerate(details)]
-
-
-def labeler_agreement(reports, labels):
-    "Agreement of `medrat.labeler.label_reports` (U-Zeros) with the generator's labels -> (per-class DataFrame, labeler 0/1 (n,14))."
-    import pandas as pd
-    from medrat.labeler import label_reports
-    from medrat.core import binarize_u_zeros
-    pred, true = binarize_u_zeros(label_reports(list(reports))), np.asarray(labels)
-    rows = []
-    for j, c in enumerate(CHEXPERT_LABELS):
-        p, t = pred[:, j] == 1, true[:, j] == 1
-        rows.append(dict(label=c, generator_pos=int(t.sum()), labeler_pos=int(p.sum()), missed=int((t & ~p).sum()),
-                         extra=int((p & ~t).sum()), agreement=float((p == t).mean())))
-    return pd.DataFrame(rows).set_index('label'), pred
 
 
 def make_benchmark(n_images: int = 2000,  # unpaired training images (their reports are NOT used for training)
