@@ -4,12 +4,12 @@
 
 # %% ../nbs/11_cli.ipynb #f78d9c86
 from __future__ import annotations
-import json, sys, time
+import argparse, difflib, json, re, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import anno_parser, Param, store_true
 from .core import CHEXPERT_LABELS, DataError, binarize_u_zeros, default
-from .data import load_image
+from .data import DataWarning, load_image, r2gen_split
 from .model import MedRAT
 from .text import Tokenizer
 
@@ -18,6 +18,43 @@ __all__ = ['COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'eva
            'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main']
 
 # %% ../nbs/11_cli.ipynb #c58c87d9
+def _as_json(o):
+    "A value as config.json holds it (tuples as lists, non-finite floats as None)."
+    if isinstance(o, dict): return {str(k): _as_json(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_as_json(v) for v in o]
+    if isinstance(o, float) and not np.isfinite(o): return None
+    return o
+
+def _check_config(config: dict, model, cfg_file: Path, ckpt: Path):
+    "Every field of config.json that the checkpoint can vouch for must agree with it: a hand edit is refused by name."
+    from dataclasses import asdict
+    from medrat.features import BACKBONES, ImageBackbone
+    def refuse(field, why):
+        raise DataError(f"{cfg_file}: field {field!r} {why}; restore the value the run was trained with (or train again)")
+    if not isinstance(config, dict): raise DataError(f"{cfg_file}: expected a JSON object, got {type(config).__name__}")
+    for sec in ('train', 'model', 'data'):
+        if not isinstance(config.get(sec, {}), dict): refuse(sec, "is not a JSON object")
+    ck = _as_json(asdict(model.cfg))                              # the model config inside the checkpoint
+    for k, v in config.get('model', {}).items():
+        if k not in ck: refuse(f'model.{k}', "is not a model setting")
+        if v != ck[k]: refuse(f'model.{k}', f"is {v!r} but {ckpt.name} holds {ck[k]!r}")
+    train, data = config.get('train', {}), config.get('data', {})
+    if 'max_tokens' in train and train['max_tokens'] != model.cfg.max_len:
+        refuse('train.max_tokens', f"is {train['max_tokens']!r} but {ckpt.name} writes at most {model.cfg.max_len} tokens")
+    if 'vocab' in data and data['vocab'] != model.cfg.vocab_size:
+        refuse('data.vocab', f"is {data['vocab']!r} but {ckpt.name} has {model.cfg.vocab_size} tokens")
+    bb, img = train.get('backbone', 'efficientnet_lite0'), train.get('img_size', 128)
+    if bb not in BACKBONES: refuse('train.backbone', f"is {bb!r}, not one of {', '.join(BACKBONES)}")
+    for field, v in (('train.img_size', img), ('data.image_size', data.get('image_size', 64))):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1: refuse(field, f"is {v!r}, not a positive whole number")
+    net = ImageBackbone(bb, pretrained=False)                    # shapes only, no weights
+    if net.out_dim != model.cfg.feat_dim:
+        refuse('train.backbone', f"is {bb!r} ({net.out_dim} channels) but {ckpt.name} reads {model.cfg.feat_dim}-channel features")
+    n = net.n_patches(img, img)
+    if 'n_patches' in data and n != data['n_patches']:
+        refuse('train.img_size', f"is {img} ({n} patches per image) but the run was trained on {data['n_patches']} "
+                                 f"patches per image (data.n_patches)")
+
 def load_run(run_dir,              # a run folder written by `medrat train` (holds model.pth, config.json)
              device='cpu') -> dict: # model (eval mode), tokenizer, backbone name, img_size, src_size, config
     "Load a trained run for inference; every user error is a `DataError` naming the file."
@@ -28,6 +65,7 @@ def load_run(run_dir,              # a run folder written by `medrat train` (hol
     if not cfg_file.exists(): raise DataError(f"{cfg_file}: run configuration not found")
     try: config = json.loads(cfg_file.read_text())
     except json.JSONDecodeError as e: raise DataError(f"{cfg_file}: not valid JSON ({e})") from None
+    except UnicodeDecodeError as e: raise DataError(f"{cfg_file}: not UTF-8 text ({e})") from None
     model = MedRAT.load(ckpt, map_location=device).eval()
     tok = model.tokenizer
     if tok is None: raise DataError(f"{ckpt}: checkpoint holds no vocabulary")
@@ -36,6 +74,7 @@ def load_run(run_dir,              # a run folder written by `medrat train` (hol
     vocab = run/'vocab.json'
     if vocab.exists() and Tokenizer.load(vocab).itos != tok.itos:
         raise DataError(f"{vocab}: vocabulary mismatch: it differs from the one inside {ckpt.name}")
+    _check_config(config, model, cfg_file, ckpt)
     train = config.get('train', {})
     return dict(model=model, tokenizer=tok, backbone=train.get('backbone', 'efficientnet_lite0'),
                 img_size=train.get('img_size', 128), src_size=config.get('data', {}).get('image_size', 64),
@@ -43,14 +82,15 @@ def load_run(run_dir,              # a run folder written by `medrat train` (hol
 
 # %% ../nbs/11_cli.ipynb #c88469af
 def image_features(images,          # image file paths, or (H,W) arrays in [0,1]
-                   backbone: str='efficientnet_lite0', # `medrat.encoder.ImageBackbone` name
+                   backbone: str='efficientnet_lite0', # `medrat.features.ImageBackbone` name
                    img_size: int=128, # backbone input side
                    src_size: int=64,  # side of the training images before the backbone
-                   batch_size: int=32) -> torch.Tensor: # (N, n_patches, C)
+                   batch_size: int=32,
+                   max_value=None,    # the pixel value that means white (`medrat.data.load_image`)
+                  ) -> torch.Tensor:  # (N, n_patches, C)
     "Frozen-backbone features of image files, preprocessed like the training images."
-    from medrat.encoder import ImageBackbone
-    from medrat.training import cached_features
-    arrays = [load_image(p, size=src_size) for p in images]       # DataError names an unreadable file
+    from medrat.features import ImageBackbone, cached_features
+    arrays = [load_image(p, max_value=max_value, size=src_size) for p in images]   # DataError names an unreadable file
     bb = ImageBackbone(backbone, pretrained=True).freeze()
     c = cached_features(np.stack(arrays), bb, k=0, size=img_size, cache_dir=None, batch_size=batch_size, progress=False)
     return c['orig'].float()
@@ -59,16 +99,35 @@ def generate_for_images(images,              # image file paths
                         run_dir='runs/nih-iu', # run folder with model.pth + config.json
                         beam_size: int=3,     # 1 = greedy
                         run: dict|None=None,  # an already loaded `load_run` result
+                        max_value=None,       # the pixel value that means white (default: `load_image`'s rule)
+                        degenerate: str='warn', # tiny or constant image files: 'warn', 'error' (no report) or 'ignore'
+                        errors: str='raise',  # an unreadable file: 'raise' its DataError, or 'skip' it (listed in df.attrs['failed'])
                        ) -> pd.DataFrame:     # image, report, labels (by the labeler)
     "Write a report for each image file with a trained run."
-    from medrat.training import generate_reports
-    from medrat.labeler import label_reports
+    from medrat.learner import generate_reports
+    from medrat.labeler import label_texts
+    if errors not in ('raise', 'skip'): raise DataError(f"errors={errors!r}: expected 'raise' or 'skip'")
+    if beam_size < 1: raise DataError(f"beam_size={beam_size}: must be at least 1")
     run = default(run, lambda: load_run(run_dir))
-    feats = image_features(images, run['backbone'], run['img_size'], run['src_size'])
-    reports = generate_reports(run['model'], feats, run['tokenizer'], beam_size=beam_size)
-    pos = binarize_u_zeros(label_reports(reports))
-    return pd.DataFrame(dict(image=[str(p) for p in images], report=reports,
-                             labels=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in pos]))
+    ok, arrays, failed = [], [], {}
+    for p in images:                                              # every file is read before the model runs
+        try: arrays.append(load_image(p, max_value=max_value, size=run['src_size'], degenerate=degenerate)); ok.append(p)
+        except DataError as e:
+            if errors == 'raise': raise
+            failed[str(p)] = str(e)
+    reports, pos = [], np.zeros((0, len(CHEXPERT_LABELS)))
+    if ok:
+        if run['model'].backbone is None:                         # frozen backbone: its features, as in training
+            x = image_features(arrays, run['backbone'], run['img_size'], run['src_size'])
+        else:                                                     # fine-tuned: the model reads the pictures itself
+            x = torch.nn.functional.interpolate(torch.as_tensor(np.stack(arrays)).float()[:, None], size=run['img_size'],
+                                                mode='bilinear', align_corners=False, antialias=True).clamp(0, 1)
+        reports = generate_reports(run['model'], x, run['tokenizer'], beam_size=beam_size)
+        pos = label_texts(reports)
+    df = pd.DataFrame(dict(image=[str(p) for p in ok], report=reports,
+                           labels=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in pos]))
+    df.attrs['failed'] = failed
+    return df
 
 # %% ../nbs/11_cli.ipynb #ef4f5572
 def _frontal(row) -> Path:
@@ -85,20 +144,26 @@ def evaluate_iu(run_dir,              # run folder
                 beam_size: int=3,
                 limit: int|None=None, # score only the first `limit` studies (quick checks)
                 n_boot: int=1000,
-                seed: int=9153) -> dict:
+                seed: int=9153,
+                max_value=None) -> dict: # the pixel value that means white (`medrat.data.load_image`)
     "Score a run on IU X-ray images: NLG vs FINDINGS + CE, with trivial baselines."
-    from medrat.data import load_iu_xray, iu_xray_reports
-    from medrat.evaluation import evaluate_reports, most_frequent_report, random_reports
-    from medrat.labeler import label_reports
+    from medrat.data import iu_xray_reports
+    from medrat.datasets import load_iu_xray
+    from medrat.evaluation import evaluate_reports
+    from medrat.baselines import most_frequent_report, random_reports
+    from medrat.labeler import label_texts
+    splits = list(r2gen_split())
+    if split not in splits: raise DataError(f"split={split!r}: not an IU X-ray split; choose one of {', '.join(splits)}")
+    if limit is not None and limit < 1: raise DataError(f"limit={limit}: must be at least 1")
     run = load_run(run_dir)
     df = load_iu_xray(iu_images)
     df = df[df.split == split].reset_index(drop=True)
     if limit: df = df.iloc[:limit]
     if not len(df): raise DataError(f"{iu_images}: no images of the IU X-ray {split!r} split found")
     t0 = time.time()
-    gen = generate_for_images([_frontal(r) for r in df.itertuples()], beam_size=beam_size, run=run)
+    gen = generate_for_images([_frontal(r) for r in df.itertuples()], beam_size=beam_size, run=run, max_value=max_value)
     refs = list(df.findings)
-    ref_labels = binarize_u_zeros(label_reports(refs))
+    ref_labels = label_texts(refs)
     train_texts = list(iu_xray_reports().query("split == 'train'").findings)
     ev = lambda hyps: evaluate_reports(hyps, refs=refs, true_labels=ref_labels, n_boot=n_boot, seed=seed)
     res = {'MedRAT (ours)': ev(list(gen.report)),
@@ -110,18 +175,60 @@ def evaluate_iu(run_dir,              # run folder
 # %% ../nbs/11_cli.ipynb #c9d7e80c
 def evaluate_nih(run_dir, beam_size: int=3, cache_dir=None) -> dict:
     "Score a run again on the NIH test images beside the baselines (experiment 1's protocol)."
-    from dataclasses import replace
-    from medrat.training import TrainConfig, prepare_nih_iu, test_and_baselines
+    from dataclasses import replace, fields
+    from medrat.learner import TrainConfig
+    from medrat.experiments import prepare_nih_iu, test_and_baselines
     run = load_run(run_dir); c = run['config']
-    train = {k: tuple(v) if isinstance(v, list) else v for k, v in c['train'].items()}
-    cfg = replace(TrainConfig(**train), test_beam=beam_size)
+    train = {k: tuple(v) if isinstance(v, list) else v for k, v in c.get('train', {}).items()}
+    unknown = sorted(set(train) - {f.name for f in fields(TrainConfig)})
+    if unknown: raise DataError(f"{run['run']/'config.json'}: field 'train.{unknown[0]}' is not a training setting")
+    try: cfg = replace(TrainConfig(**train), test_beam=beam_size)
+    except (TypeError, ValueError) as e: raise DataError(f"{run['run']/'config.json'}: field 'train' does not fit TrainConfig ({e})") from None
     data = prepare_nih_iu(cfg, c.get('seed', 9153), cache_dir, progress=False, limit=c.get('limit'))
-    if data['tokenizer'].itos != run['tokenizer'].itos:
+    if data.tokenizer.itos != run['tokenizer'].itos:
         raise DataError(f"{run['run']/'model.pth'}: vocabulary mismatch with the tokenizer rebuilt from the training reports")
     out = run['run']/'evaluate'; out.mkdir(exist_ok=True)
     return test_and_baselines(run['model'], data, cfg, out, c.get('seed', 9153), progress=False)
 
 # %% ../nbs/11_cli.ipynb #bf82ac34
+def _at_least(name, v, lo=1, what='a whole number'):
+    "A count given on the command line (--epochs, --limit, --beam) must be at least `lo`."
+    if v is not None and v < lo: raise DataError(f"--{name} {v}: must be {what} of at least {lo}")
+
+def _seed(v):
+    if not 0 <= v < 2 ** 32: raise DataError(f"--seed {v}: must be between 0 and {2 ** 32 - 1}")
+
+def _choice(name, v, choices):
+    if v not in choices: raise DataError(f"--{name} {v!r}: unknown; choose one of {', '.join(map(str, choices))}")
+
+def _check_max_value(v):
+    if v is not None and not (np.isfinite(v) and v > 0):
+        raise DataError(f"--max-value {v}: must be a positive number (the pixel value that means white, e.g. 4095 for 12-bit images)")
+
+def _writable(name, folder: Path):
+    "Write and remove a temporary file in `folder`: the only sure test (permissions, read-only disks, quotas)."
+    try:
+        with tempfile.TemporaryFile(dir=folder): pass
+    except OSError as e: raise DataError(f"--{name}: cannot write in {folder} ({e.strerror or e}); choose a folder you can write to") from None
+
+def _output_file(name, path):
+    "Checked before any work: an output file's folder exists and is writable, and the path is not a folder."
+    if not str(path).strip(): raise DataError(f"--{name} {path!r}: give a file name")
+    p = Path(path)
+    if p.is_dir(): raise DataError(f"--{name} {p}: is a folder; give a file name")
+    if not p.parent.is_dir(): raise DataError(f"--{name} {p}: folder {p.parent} does not exist; create it or choose another")
+    _writable(name, p.parent)
+
+def _output_dir(name, path):
+    "Checked before any work: an output folder is a folder, or can be created inside a writable one."
+    if not str(path).strip(): raise DataError(f"--{name} {path!r}: give a folder name")
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise DataError(f"--{name} {p}: is a file, not a folder")
+    q = p
+    while not q.exists(): q = q.parent                            # the nearest folder that exists
+    if not q.is_dir(): raise DataError(f"--{name} {p}: {q} is a file, not a folder")
+    _writable(name, q)
+
 def cmd_data_summary():
     "Print an overview of the real data medrat ships or reads (NIH sample, IU X-ray reports)."
     from medrat.data import data_summary
@@ -129,37 +236,60 @@ def cmd_data_summary():
 
 def cmd_train(out: str='runs/nih-iu',   # run folder (checkpoint, reports, metrics, embeddings)
               preset: str='cpu',         # 'tiny' (seconds), 'cpu' (about 15 min on 2 cores), 'paper' (GPU)
-              epochs: int=None,          # override the preset's number of epochs
+              epochs: int=None,          # override the preset's number of epochs (at least 1)
               seed: int=9153,            # seed of everything (the released code's)
               fresh: store_true=False,   # start over instead of resuming an interrupted run in `out`
-              limit: int=None,           # debug: at most this many images per split
+              limit: int=None,           # debug: at most this many images per split (at least 1)
+              threads: int=None,         # torch threads on a CPU (default: torch's; small models are often faster on 1)
               quiet: store_true=False):  # no progress bars
     "Train experiment 1: NIH ChestX-ray14 images -> IU X-ray reports with zero pairs; evaluate against baselines."
-    from medrat.training import train_experiment
+    from medrat.learner import PRESETS
+    from medrat.experiments import train_experiment
+    _choice('preset', preset, PRESETS)
+    _at_least('epochs', epochs); _at_least('limit', limit); _at_least('threads', threads); _seed(seed)
+    _output_dir('out', out)                                       # all of it before anything is created
     res = train_experiment(out_dir=out, preset=preset, epochs=epochs, seed=seed, resume=not fresh, limit=limit,
-                           progress=not quiet)
+                           threads=threads, progress=not quiet)
     print(res['table'])
     print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
 
 def cmd_generate(images: Param("image files", str, nargs='+'),
                  run: str='runs/nih-iu',  # run folder with model.pth
                  beam: int=3,              # beam size (1 = greedy)
-                 out: str=None):           # also write the reports to this CSV
-    "Write a report for each image file with a trained run."
-    df = generate_for_images(images, run, beam_size=beam)
+                 out: str=None,            # also write the reports to this CSV (its folder must exist)
+                 max_value: float=None):   # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+    "Write a report for each image file with a trained run; a file that cannot be read is named and skipped."
+    _at_least('beam', beam); _check_max_value(max_value)
+    if out: _output_file('out', out)
+    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip')
+    failed = df.attrs['failed']
+    for msg in failed.values(): print(f"medrat generate: error: {msg}", file=sys.stderr)
     for r in df.itertuples(): print(f"{r.image}\t{r.report}")
-    if out: df.to_csv(out, index=False)
+    if out and len(df): df.to_csv(out, index=False)
+    if failed:
+        if len(images) > 1:
+            print(f"medrat generate: {len(failed)} of {len(images)} image(s) failed (named above); "
+                  + (f"reports of the other {len(df)} written" if len(df) else "no report written"), file=sys.stderr)
+        sys.exit(1 if len(df) else 2)
 
 def cmd_evaluate(run: str='runs/nih-iu',  # run folder with model.pth
                  iu_images: str=None,      # your IU X-ray images: score on the IU test split (paper Table 1 protocol)
-                 split: str='test',        # IU split to score
+                 split: str=None,          # IU split to score (with --iu-images; default test)
                  beam: int=3,              # beam size
-                 limit: int=None,          # only the first studies (quick check)
-                 out: str=None):           # JSON file for the metrics (default: <run>/evaluate-<data>.json)
+                 limit: int=None,          # only the first studies (quick check; with --iu-images)
+                 out: str=None,            # JSON file for the metrics (default: <run>/evaluate-<data>.json)
+                 max_value: float=None):   # pixel value that means white in your images (with --iu-images)
     "Score a trained run: on your IU X-ray images (--iu-images), else again on the NIH test images."
     from medrat.evaluation import results_table
+    if not iu_images:
+        alone = [n for n, v in (('split', split), ('limit', limit), ('max-value', max_value)) if v is not None]
+        if alone: raise DataError(f"--{alone[0]} applies only with --iu-images (without it the run is scored again on the NIH test images)")
+    split = default(split, 'test')
+    _choice('split', split, list(r2gen_split())); _at_least('beam', beam); _at_least('limit', limit); _check_max_value(max_value)
+    if out: _output_file('out', out)
+    if Path(run).is_dir(): _writable('run', Path(run))           # the reports (and by default the metrics) go there
     if iu_images:
-        res = evaluate_iu(run, iu_images, split=split, beam_size=beam, limit=limit)
+        res = evaluate_iu(run, iu_images, split=split, beam_size=beam, limit=limit, max_value=max_value)
         name = f'evaluate-iu-{split}'
         res['reports'].to_csv(Path(run)/f'{name}-reports.csv', index=False)
     else: res, name = evaluate_nih(run, beam_size=beam), 'evaluate-nih-test'
@@ -180,11 +310,38 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
                   seed: int=0,               # seed of the generated data and of training
                   publish: str=None):        # also write the results markdown here (e.g. results/synth-benchmark.md)
     "Run the controlled benchmark on GENERATED radiographs and reports (chapter 10a): every config and baseline."
-    from medrat.benchmark import run_benchmark, results_markdown
+    from medrat.benchmark import SCALES, run_benchmark, results_markdown
+    _choice('scale', scale, list(SCALES)); _seed(seed); _output_dir('out', out)
+    if publish:
+        if Path(publish).is_dir(): raise DataError(f"--publish {publish}: is a folder; give a file name")
+        _output_dir('publish', Path(publish).parent)
     res = run_benchmark(out, scale=scale, seed=seed, publish=publish, progress=True)
     print(results_markdown(res))
 
 COMMANDS = {'train': cmd_train, 'benchmark': cmd_benchmark, 'generate': cmd_generate, 'evaluate': cmd_evaluate, 'data-summary': cmd_data_summary}
+
+def _parser(fn, prog: str):
+    "fastcore's parser of `fn`, taking whole option names only and failing in one line."
+    p = anno_parser(fn, prog=prog)
+    p.allow_abbrev = False                                        # `--epoch 3` is an error, not `--epochs 3`
+    opts = [o for a in p._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
+    def error(msg):
+        hint = ''
+        if 'unrecognized arguments' in msg:
+            for w in re.findall(r'--[\w-]+', msg):
+                close = difflib.get_close_matches(_underscore(w), opts, n=1, cutoff=0.5)
+                if close: hint = f" (did you mean {close[0]}?)"; break
+        print(f"{prog}: error: {msg}{hint}; `{prog} --help` lists the options", file=sys.stderr)
+        sys.exit(2)
+    p.error = error
+    return p
+
+def _one_line_warnings(prog, show):
+    "`warnings.showwarning` that prints a `DataWarning` as one line `medrat CMD: warning: ...`."
+    def f(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning): print(f"{prog}: warning: {message}", file=sys.stderr)
+        else: show(message, category, filename, lineno, file, line)
+    return f
 
 def main(argv=None):
     "Entry point of the `medrat` console script."
@@ -195,9 +352,15 @@ def main(argv=None):
         if argv and argv[0] not in ('-h', '--help'):
             print(f"medrat: error: unknown command {argv[0]!r}", file=sys.stderr); sys.exit(2)
         return
-    fn = COMMANDS[argv[0]]
+    cmd = argv[0]; fn, prog = COMMANDS[cmd], f'medrat {cmd}'
     opts = [_underscore(a) for a in argv[1:]]                     # --iu-images and --iu_images both work
-    args = anno_parser(fn, prog=f'medrat {argv[0]}').parse_args(opts)
-    try: return fn(**{k: v for k, v in vars(args).items() if k != 'pdb' and k != 'xtra'})
-    except (DataError, FileNotFoundError) as e:
-        print(f"medrat {argv[0]}: error: {e}", file=sys.stderr); sys.exit(2)
+    args = _parser(fn, prog).parse_args(opts)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(prog, warnings.showwarning)
+        try: return fn(**{k: v for k, v in vars(args).items() if k != 'pdb' and k != 'xtra'})
+        except (DataError, OSError) as e:
+            print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(2)
+        except KeyboardInterrupt:
+            again = '' if cmd != 'train' else ('; rerun it without --fresh to resume' if args.fresh else '; rerun the same command to resume')
+            print(f"\n{prog}: interrupted{again}", file=sys.stderr)
+            sys.exit(130)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #727278cc
 from __future__ import annotations
-import functools, io, json, os, re, tarfile, warnings
+import functools, gzip, io, json, os, re, tarfile, warnings, zlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 import numpy as np
@@ -13,12 +13,16 @@ from PIL import Image, UnidentifiedImageError
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data, binarize_u_zeros
 
 # %% auto #0
-__all__ = ['NIH_TO_CHEXPERT', 'NIH_LABELS', 'load_image', 'r2gen_split', 'iu_xray_reports', 'nih_to_chexpert', 'patient_split',
-           'bundle_nih_sample', 'nih_sample', 'load_chexpert', 'report_sections', 'load_mimic_cxr', 'load_iu_xray',
-           'data_summary']
+__all__ = ['MIN_SIDE', 'DARK', 'NIH_TO_CHEXPERT', 'NIH_LABELS', 'DataWarning', 'load_image', 'r2gen_split', 'iu_xray_reports',
+           'nih_to_chexpert', 'patient_split', 'bundle_nih_sample', 'nih_sample', 'data_summary']
 
 # %% ../nbs/01_data.ipynb #ee955fb2
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+MIN_SIDE = 16       # an image file smaller than this on a side is degenerate (no radiograph, not even a thumbnail)
+DARK = 1 / 16       # an image file whose brightest pixel is under this share of its maximum reads nearly black: warned
+
+class DataWarning(UserWarning):
+    "Input medrat reads as its rules say but that is probably not what was meant; the message names the file and counts."
 
 def _to_gray(a: np.ndarray, src) -> np.ndarray:
     "(H,W), (H,W,1), (H,W,2=LA), (H,W,3) or (H,W,4) float in [0,1] -> (H,W)."
@@ -30,11 +34,30 @@ def _to_gray(a: np.ndarray, src) -> np.ndarray:
     if (rgb == rgb[..., :1]).all(): return rgb[..., 0]         # equal channels: nothing to mix
     return (rgb.astype(np.float32) @ _LUMA).clip(0, 1)          # ITU-R 601 luma
 
-def _scale(a: np.ndarray, src, max_value=None) -> np.ndarray:
+def _png_sbit(p: Path) -> int | None:
+    "Significant bits per sample a PNG states in its sBIT chunk (the most of its colour channels), else None."
+    with open(p, 'rb') as f:
+        if f.read(8) != b'\x89PNG\r\n\x1a\n': return None
+        ctype = 0
+        while len(head := f.read(8)) == 8:
+            n, kind = int.from_bytes(head[:4], 'big'), head[4:]
+            if kind in (b'IDAT', b'IEND'): return None          # sBIT comes before the image data
+            data = f.read(n); f.seek(4, 1)                      # chunk data, then its CRC
+            if kind == b'IHDR' and len(data) > 9: ctype = data[9]
+            elif kind == b'sBIT' and data: return max(data[:3 if ctype in (2, 3, 6) else 1])   # alpha's entry ignored
+    return None
+
+def _white(a: np.ndarray, max_value=None, bits=None):
+    "The value of an integer image that becomes 1.0: `max_value`, else the file's stated bits, else the container's."
+    if max_value is not None: return max_value
+    if bits is not None and a.size and a.max() <= 2 ** bits - 1: return 2 ** bits - 1   # low-bit data, not scaled up
+    return 255 if a.dtype == np.uint8 else 65535
+
+def _scale(a: np.ndarray, src, max_value=None, bits=None) -> np.ndarray:
     "Integer / float array -> float32 in [0, 1]."
     if a.dtype == np.bool_: return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.integer):
-        mv = max_value if max_value is not None else (255 if a.dtype == np.uint8 else 65535)
+        mv = _white(a, max_value, bits)
         if a.size and (a.min() < 0 or a.max() > mv):
             raise DataError(f"{src}: pixel values span [{a.min()}, {a.max()}], outside [0, {mv}]"
                             f" (pass max_value= for this bit depth)")
@@ -47,34 +70,69 @@ def _scale(a: np.ndarray, src, max_value=None) -> np.ndarray:
         return a
     raise DataError(f"{src}: unsupported pixel type {a.dtype}")
 
+def _degenerate(x: np.ndarray) -> str | None:
+    "Why a grey image (H, W) in [0, 1] can show no finding at all, or None."
+    h, w = x.shape
+    if min(h, w) < MIN_SIDE: return f"{h}x{w} px, smaller than {MIN_SIDE} px on a side"
+    if x.min() == x.max():
+        v = float(x.flat[0])
+        return "every pixel is black" if v == 0 else "every pixel is white" if v == 1 else f"every pixel has the value {v:.3g}"
+    return None
+
 def load_image(src,                # a path (str/Path) to an image file, or an array (H,W) / (H,W,C)
-               max_value=None,     # value that maps to 1.0; default: 255 for uint8, 65535 for wider integers
+               max_value=None,     # value that maps to 1.0; default: a 16-bit PNG's sBIT bits, else 255 (8-bit) / 65535
                size=None,          # optional output size: int (square) or (H, W); bilinear resize
+               degenerate='warn',  # a tiny or constant image FILE: 'warn' (DataWarning), 'error' (DataError) or 'ignore'
               ) -> np.ndarray:     # float32 (H, W) in [0, 1]
     "Read and normalise one chest X-ray: any bit depth, gray/RGB/RGBA -> float32 (H,W) in [0,1]."
-    if isinstance(src, (str, Path)):
+    if degenerate not in ('warn', 'error', 'ignore'):
+        raise DataError(f"degenerate={degenerate!r}: expected 'warn', 'error' or 'ignore'")
+    if max_value is not None:
+        try: ok = bool(np.isfinite(float(max_value)) and float(max_value) > 0)
+        except (TypeError, ValueError): ok = False
+        if not ok: raise DataError(f"max_value={max_value!r}: must be a positive number (e.g. 4095 for 12-bit data)")
+    bits, is_file = None, isinstance(src, (str, Path))
+    if is_file:
         p = Path(src)
         if not p.exists(): raise DataError(f"{p}: image file not found")
         if p.is_dir(): raise DataError(f"{p}: is a directory, not an image file")
         try:
             with Image.open(p) as im:
                 im.load()                                       # decodes now: truncated files fail here
+                fmt = im.format
                 if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
+                if im.mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'): im = im.convert('RGB')   # 4 channels that are not RGBA
                 if im.mode == 'I;16B': im = im.convert('I;16')
                 a = np.array(im)
+        except Image.DecompressionBombError as e:
+            raise DataError(f"{p}: refused as a possible decompression bomb ({e}); if you trust the file, "
+                            f"raise PIL.Image.MAX_IMAGE_PIXELS") from None
         except UnidentifiedImageError: raise DataError(f"{p}: not an image file (unknown format)") from None
         except (OSError, SyntaxError, ValueError) as e: raise DataError(f"{p}: unreadable image ({e})") from None
         if a.dtype == np.int32: a = a.astype(np.int64)          # PIL mode 'I' (16-bit PNGs): values are >= 0
+        if fmt == 'PNG' and np.issubdtype(a.dtype, np.integer) and a.dtype != np.uint8: bits = _png_sbit(p)
         name = p
     else:
         a, name = np.asarray(src), 'array'
         if a.dtype == object: raise DataError(f"{name}: not a numeric image array")
     if a.ndim == 3 and a.shape[-1] in (2, 4): a = a[..., :-1]     # drop alpha before range checks
-    a = _to_gray(_scale(a, name, max_value), name)
+    x = _to_gray(_scale(a, name, max_value, bits), name)
+    why = _degenerate(x) if is_file else None
+    if why and degenerate != 'ignore':
+        msg = f"{name}: degenerate image ({why}): no chest radiograph, a report of it means nothing"
+        if degenerate == 'error': raise DataError(msg)
+        warnings.warn(msg, DataWarning, stacklevel=2)
+    elif not why and is_file and np.issubdtype(a.dtype, np.integer) and max_value is None and a.size:
+        mv, hi = _white(a, None, bits), int(a.max())
+        if hi < DARK * mv:
+            b = max(hi.bit_length(), 1)
+            hint = f"; if it holds {b}-bit data pass max_value={2 ** b - 1} (--max-value {2 ** b - 1})" if mv > 255 else ""
+            warnings.warn(f"{name}: the brightest pixel is {hi} of {mv}: the image reads nearly black"
+                          f" (at most {hi / mv:.3f}){hint}", DataWarning, stacklevel=2)
     if size is not None:
         h, w = (size, size) if isinstance(size, int) else size
-        a = np.asarray(Image.fromarray(a, mode='F').resize((w, h), Image.BILINEAR), dtype=np.float32).clip(0, 1)
-    return a
+        x = np.asarray(Image.fromarray(x, mode='F').resize((w, h), Image.BILINEAR), dtype=np.float32).clip(0, 1)
+    return x
 
 # %% ../nbs/01_data.ipynb #586aedc9
 def _txv_data(name: str) -> Path:
@@ -118,22 +176,27 @@ def _text(node):
     return t.strip() if t and t.strip() else None
 
 @functools.cache
-def _iu_xray_reports() -> pd.DataFrame:
+def _iu_xray_reports(src: str) -> pd.DataFrame:
     split = {i: k for k, ids in r2gen_split().items() for i in ids}
     view = _iu_views()
     rows = []
-    src = _txv_data('NLMCXR_reports.tgz')
     try:
         with tarfile.open(src, 'r:gz') as tf:
             for m in tf:
                 if not m.name.endswith('.xml'): continue
+                where = f"{src}:{m.name}"
                 try: root = ET.parse(tf.extractfile(m)).getroot()
-                except ET.ParseError as e: raise DataError(f"{src}:{m.name}: malformed XML ({e})") from None
+                except ET.ParseError as e: raise DataError(f"{where}: malformed XML ({e})") from None
+                u = root.find('uId'); uid = u.get('id') if u is not None else None
+                if not uid or not re.fullmatch(r'CXR\d+', uid):
+                    raise DataError(f"{where}: report id {uid!r} is not CXR<number> (<uId id=...> missing or changed); "
+                                    "every IU report names itself")
                 sec = {a.get('Label'): _text(a) for a in root.iter('AbstractText')}
-                imgs = sorted(e.get('id') for e in root.iter('parentImage'))
+                imgs = [e.get('id') for e in root.iter('parentImage')]
+                if not all(imgs): raise DataError(f"{where}: a <parentImage> without its id")
+                imgs = sorted(imgs)
                 prefixes = [i.rsplit('-', 1)[0] for i in imgs]
                 cands = sorted(set(prefixes), key=lambda s: (s not in split, -prefixes.count(s), s))
-                uid = root.find('uId').get('id')
                 vs = [view(i) for i in imgs]
                 rows.append(dict(id=cands[0] if cands else uid, uid=uid, xml=m.name.split('/')[-1],
                                  comparison=sec.get('COMPARISON'), indication=sec.get('INDICATION'),
@@ -142,14 +205,16 @@ def _iu_xray_reports() -> pd.DataFrame:
                                  mesh_minor=[e.text for e in root.iter('minor') if e.text],
                                  image_ids=imgs, views=[v for v, _ in vs], view_sources=[s for _, s in vs],
                                  split=split.get(cands[0]) if cands else None))
-    except (tarfile.TarError, OSError) as e: raise DataError(f"{src}: unreadable tarball ({e})") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e: raise DataError(f"{src}: unreadable tarball ({e})") from None
+    if not rows: raise DataError(f"{src}: no report XML files in the tarball")
     df = pd.DataFrame(rows)
     df = df.sort_values('uid', key=lambda s: s.str[3:].str.extract(r'(\d+)')[0].astype(int)).reset_index(drop=True)
     return df
 
-def iu_xray_reports() -> pd.DataFrame:
+def iu_xray_reports(tgz=None,   # an NLMCXR_reports.tgz of your own; default: the one torchxrayvision ships
+                   ) -> pd.DataFrame:
     "The 3,955 IU X-ray (Open-i) reports, one row per report (parsed once per process, then cached)."
-    return _iu_xray_reports().copy()
+    return _iu_xray_reports(str(tgz if tgz is not None else _txv_data('NLMCXR_reports.tgz'))).copy()
 
 # %% ../nbs/01_data.ipynb #ce8c1a7b
 NIH_TO_CHEXPERT = {'No Finding': ['No Finding'], 'Cardiomegaly': ['Cardiomegaly'], 'Lung Lesion': ['Mass', 'Nodule'],
@@ -204,14 +269,35 @@ def patient_split(patient_ids,                 # (n,) patient of each row
 
 # %% ../nbs/01_data.ipynb #f4556e3d
 _NIH_COLS = ['image', 'finding_labels', 'patient_id', 'follow_up', 'age', 'sex', 'view_position']
+_CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, zlib.error)
+
+def _raw_bytes(path: Path) -> bytes:
+    return gzip.open(path).read() if path.suffix == '.gz' else path.read_bytes()
+
+def _not_utf8(raw: bytes) -> tuple[int, str]:
+    "(first line that is not UTF-8, the 8-bit encoding that reads the whole text: cp1252 if it can, else latin-1)."
+    line = next((k + 1 for k, l in enumerate(raw.split(b'\n')) if not _decodes(l, 'utf-8')), 0)
+    return line, 'cp1252' if _decodes(raw, 'cp1252') else 'latin-1'
+
+def _decodes(b: bytes, enc: str) -> bool:
+    try: b.decode(enc); return True
+    except UnicodeDecodeError: return False
 
 def _read_csv(path, required, what='label CSV', **kw) -> pd.DataFrame:
-    "Read a CSV, naming the file on failure and checking the required columns."
+    "Read a CSV (UTF-8; other text falls back to cp1252/Latin-1 with a warning), checking the required columns."
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: {what} not found")
+    if path.is_dir(): raise DataError(f"{path}: is a folder, not a {what}")
     try: df = pd.read_csv(path, **kw)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
-        raise DataError(f"{path}: unreadable {what} ({e})") from None
+    except UnicodeDecodeError:
+        try:
+            line, enc = _not_utf8(_raw_bytes(path))
+            df = pd.read_csv(path, encoding=enc, **kw)
+        except _CSV_ERRORS as e: raise DataError(f"{path}: unreadable {what} ({e})") from None
+        odd = df.astype(str).apply(lambda s: s.str.contains(r'[^\x00-\x7f]')).any(axis=1)
+        warnings.warn(f"{path}: not UTF-8 (line {line} is not); read as {enc}: check the {int(odd.sum())} row(s) with "
+                      "non-ASCII text, or save the file as UTF-8", DataWarning, stacklevel=3)
+    except _CSV_ERRORS as e: raise DataError(f"{path}: unreadable {what} ({e})") from None
     miss = [c for c in required if c not in df.columns]
     if miss: raise DataError(f"{path}: missing column(s) {miss}; found {list(df.columns)}")
     return df
@@ -261,152 +347,6 @@ def nih_sample(folder=None,   # folder holding images.npz + labels.csv; default:
               ) -> pd.DataFrame:
     "The bundled 1,000 NIH ChestX-ray14 images (64x64 uint8) with CheXpert-14 labels, mask and a patient-disjoint split."
     return _nih_sample(str(folder if folder is not None else pkg_data('nih_cxr14_sample'))).copy()
-
-# %% ../nbs/01_data.ipynb #06409d33
-def _check_labels(df, path, row_offset=2):
-    "Raw CheXpert label columns must hold only 1, 0, -1 or blank; report the first bad cell by file/row/column."
-    vals = df[CHEXPERT_LABELS].apply(pd.to_numeric, errors='coerce')
-    bad_type = vals.isna() & df[CHEXPERT_LABELS].notna()
-    bad_val = vals.notna() & ~vals.isin([1, 0, -1])
-    bad = bad_type | bad_val
-    if bad.values.any():
-        r, c = np.argwhere(bad.values)[0]
-        raise DataError(f"{path} line {r + row_offset} (data row {r + 1}), column {CHEXPERT_LABELS[c]!r}: "
-                        f"value {df[CHEXPERT_LABELS].iat[r, c]!r} is not one of 1, 0, -1 or blank "
-                        f"({int(bad.values.sum())} bad cell(s) in all)")
-    return vals.to_numpy(np.float32)
-
-def _attach_labels(out, raw):
-    "Add the raw columns, U-Zeros `labels` and an all-True `label_mask`."
-    for i, c in enumerate(CHEXPERT_LABELS): out[c] = raw[:, i]
-    out['labels'] = list(binarize_u_zeros(raw))
-    out['label_mask'] = list(np.ones((len(out), N_LABELS), np.bool_))
-    return out
-
-def _drop_missing(df, col, where, missing):
-    "Keep rows whose file exists; warn with the count (or raise) for the others."
-    if missing not in ('warn', 'error'): raise DataError(f"missing={missing!r}: expected 'warn' or 'error'")
-    ok = np.array([os.path.exists(p) for p in df[col]], dtype=bool)
-    n = int((~ok).sum())
-    if n:
-        first = df[col][~ok].iloc[0]
-        msg = f"{where}: {n} of {len(df)} image file(s) not found (first: {first})"
-        if missing == 'error': raise DataError(msg)
-        warnings.warn(msg + f"; left out {n} row(s)", stacklevel=3)
-    return df[ok].reset_index(drop=True)
-
-# %% ../nbs/01_data.ipynb #86c8381b
-def load_chexpert(csv,                  # CheXpert train.csv / valid.csv
-                  root=None,            # folder containing the CSV's relative paths; default: the CSV's grandparent
-                  frontal_only=False,   # keep only rows with Frontal/Lateral == 'Frontal' (counted in a warning)
-                  check_files=True,     # check that every image file exists
-                  missing='warn',       # 'warn': leave out rows without a file and count them; 'error': raise
-                 ) -> pd.DataFrame:
-    "CheXpert label CSV + images -> one row per image: path, patient_id, study, view, raw labels, labels, label_mask."
-    csv = Path(csv)
-    df = _read_csv(csv, ['Path'] + CHEXPERT_LABELS)
-    raw = _check_labels(df, csv)
-    root = Path(root) if root is not None else csv.parent.parent
-    parts = df['Path'].astype(str).str.extract(r'(patient\d+)/(study\d+)/')
-    out = pd.DataFrame(dict(path=str(root) + '/' + df['Path'].astype(str), patient_id=parts[0], study=parts[1]))
-    view = df['AP/PA'] if 'AP/PA' in df else pd.Series([None] * len(df))
-    if 'Frontal/Lateral' in df: view = view.where(df['Frontal/Lateral'] != 'Lateral', 'LATERAL')
-    out['view'] = view.values
-    for c in ('Sex', 'Age', 'Frontal/Lateral'):
-        if c in df: out[c.lower().replace('/', '_')] = df[c].values
-    out = _attach_labels(out, raw)
-    if frontal_only:
-        if 'Frontal/Lateral' not in df: raise DataError(f"{csv}: frontal_only needs a 'Frontal/Lateral' column")
-        keep = (df['Frontal/Lateral'] == 'Frontal').values
-        if (~keep).sum(): warnings.warn(f"{csv}: left out {(~keep).sum()} lateral row(s) (frontal_only=True)", stacklevel=2)
-        out = out[keep].reset_index(drop=True)
-    return _drop_missing(out, 'path', csv, missing) if check_files else out
-
-# %% ../nbs/01_data.ipynb #faacf330
-_SECTION = re.compile(r'^\s*([A-Z][A-Z /&]+):', re.M)
-
-def report_sections(text: str) -> dict:
-    "Split a MIMIC-CXR style free-text report into {'FINDINGS': ..., 'IMPRESSION': ..., ...} (upper-case headers)."
-    heads = list(_SECTION.finditer(text))
-    out = {}
-    for h, nxt in zip(heads, heads[1:] + [None]):
-        body = text[h.end(): nxt.start() if nxt else len(text)]
-        body = re.sub(r'\s+', ' ', body).strip()
-        if body: out[h.group(1).strip()] = body
-    return out
-
-def _find_table(root, name):
-    for ext in ('.csv', '.csv.gz'):
-        if (root/(name + ext)).exists(): return root/(name + ext)
-    raise DataError(f"{root}: {name}.csv(.gz) not found")
-
-def load_mimic_cxr(root,                # MIMIC-CXR-JPG folder holding files/ and the mimic-cxr-2.0.0-*.csv(.gz) tables
-                   reports_root=None,   # folder whose files/pXX/pXXXXXXXX/sXXXXXXXX.txt are the reports; default root
-                   ext='.jpg',          # image file extension
-                   check_files=True, missing='warn',
-                  ) -> pd.DataFrame:
-    "MIMIC-CXR (images + CheXpert labels + split + reports) -> one row per image."
-    root = Path(root)
-    if not root.is_dir(): raise DataError(f"{root}: MIMIC-CXR folder not found")
-    lab_csv, meta_csv = _find_table(root, 'mimic-cxr-2.0.0-chexpert'), _find_table(root, 'mimic-cxr-2.0.0-metadata')
-    labels = _read_csv(lab_csv, ['subject_id', 'study_id'] + CHEXPERT_LABELS)
-    raw = _check_labels(labels, lab_csv)
-    meta = _read_csv(meta_csv, ['dicom_id', 'subject_id', 'study_id', 'ViewPosition'])
-    lab = _attach_labels(labels[['subject_id', 'study_id']].copy(), raw)
-    df = meta[['dicom_id', 'subject_id', 'study_id', 'ViewPosition']].merge(lab, on=['subject_id', 'study_id'], how='left')
-    nolab = df['labels'].isna()
-    if nolab.any():
-        warnings.warn(f"{meta_csv}: left out {int(nolab.sum())} of {len(df)} image row(s) whose study has no row in {lab_csv.name}",
-                      stacklevel=2)
-        df = df[~nolab].reset_index(drop=True)
-    try:
-        split = _read_csv(_find_table(root, 'mimic-cxr-2.0.0-split'), ['dicom_id', 'split'])
-        df = df.merge(split[['dicom_id', 'split']], on='dicom_id', how='left')
-    except DataError as e:
-        if 'not found' not in str(e): raise
-        df['split'] = None
-    df = df.rename(columns={'ViewPosition': 'view'})
-    sub = lambda s: f"p{str(s)[:2]}/p{s}"
-    df.insert(0, 'path', [f"{root}/files/{sub(s)}/s{st}/{d}{ext}" for s, st, d in zip(df.subject_id, df.study_id, df.dicom_id)])
-    rr = Path(reports_root) if reports_root is not None else root
-    secs = {}
-    for s, st in df[['subject_id', 'study_id']].drop_duplicates().itertuples(index=False):
-        p = rr/'files'/sub(s)/f"s{st}.txt"
-        secs[st] = report_sections(p.read_text(errors='replace')) if p.exists() else None
-    df['findings'] = [(secs[st] or {}).get('FINDINGS') for st in df.study_id]
-    df['impression'] = [(secs[st] or {}).get('IMPRESSION') for st in df.study_id]
-    n_norep = sum(v is None for v in secs.values())
-    if n_norep: warnings.warn(f"{rr}: {n_norep} of {len(secs)} studies have no report file (findings/impression None)", stacklevel=2)
-    return _drop_missing(df, 'path', root, missing) if check_files else df
-
-# %% ../nbs/01_data.ipynb #4cc4551e
-def _iu_layout(root: Path) -> str:
-    if any(p.is_dir() and (p/'0.png').exists() for p in root.iterdir()): return 'r2gen'
-    if any(p.suffix.lower() == '.png' and p.name.startswith('CXR') for p in root.iterdir()): return 'openi'
-    raise DataError(f"{root}: neither the R2Gen layout (<id>/0.png) nor the Open-i layout (CXR*.png) found")
-
-def load_iu_xray(root,               # R2Gen `images/` folder, or Open-i `NLMCXR_png/` folder
-                 layout='auto',      # 'r2gen', 'openi' or 'auto' (detect)
-                 r2gen_only=True,    # keep only the 2,955 studies of the R2Gen split
-                ) -> pd.DataFrame:
-    "IU X-ray reports joined with a local copy of the images: adds `image_paths` (list of Paths)."
-    root = Path(root)
-    if not root.is_dir(): raise DataError(f"{root}: IU X-ray image folder not found")
-    if layout == 'auto': layout = _iu_layout(root)
-    if layout not in ('r2gen', 'openi'): raise DataError(f"layout={layout!r}: expected 'r2gen', 'openi' or 'auto'")
-    df = iu_xray_reports()
-    if r2gen_only: df = df[df.split.notna()].reset_index(drop=True)
-    if layout == 'r2gen':
-        paths = [sorted((root/i).glob('[0-9]*.png'), key=lambda p: int(p.stem) if p.stem.isdigit() else 1 << 30)
-                 if (root/i).is_dir() else [] for i in df.id]
-    else:
-        paths = [[root/f"{i}.png" for i in ids if (root/f"{i}.png").exists()] for ids in df.image_ids]
-    df['image_paths'] = paths
-    none = df.image_paths.map(len) == 0
-    if none.any():
-        warnings.warn(f"{root}: left out {int(none.sum())} of {len(df)} IU X-ray studies with no image file "
-                      f"({layout} layout; first: {df.id[none].iloc[0]})", stacklevel=2)
-    return df[~none].reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #72c3383a
 def data_summary() -> str:

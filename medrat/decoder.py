@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from .core import exists, default
-from .encoder import sinusoidal_positions
+from .encoder import sinusoidal_positions, masked_attention
 
 # %% auto #0
 __all__ = ['AUG_MODES', 'local_augment', 'Attention', 'DecoderLayer', 'Decoder', 'block_trigrams']
@@ -35,7 +35,7 @@ def local_augment(z_local: Tensor, # (B, n, d) local vectors
 
 # %% ../nbs/06_decoder.ipynb #039e9277
 class Attention(nn.Module):
-    "Multi-head attention with separate key/value projection, for caching."
+    "Multi-head attention with separate key/value projections (cached while decoding), through `medrat.encoder.masked_attention`."
     def __init__(self, d_model: int, n_heads: int, dropout: float=0.1):
         super().__init__()
         if d_model % n_heads: raise ValueError(f"Attention: d_model={d_model} is not divisible by n_heads={n_heads}")
@@ -57,15 +57,9 @@ class Attention(nn.Module):
               ) -> Tensor: # (B, T, d)
         B, T, d = x.shape
         q = self.split(self.q(x))                                        # (B, h, T, dk)
-        attn_mask, empty = None, None
-        if exists(mask):
-            empty = ~mask.any(-1)                                        # (B,) rows with nothing to attend to
-            attn_mask = (mask | empty[:, None])[:, None, None, :]        # (B, 1, 1, S), never all False
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal,
-                                           dropout_p=self.dropout if self.training else 0.)
-        o = o.transpose(1, 2).reshape(B, T, d)                           # (B, T, d)
-        if exists(empty) and empty.any(): o = o * ~empty[:, None, None]   # zero output for empty rows
-        return self.o(o)
+        o = masked_attention(q, k, v, mask, is_causal=is_causal,         # (B, h, T, dk); empty rows give 0
+                             dropout_p=self.dropout if self.training else 0.)
+        return self.o(o.transpose(1, 2).reshape(B, T, d))                # (B, T, d)
 
 # %% ../nbs/06_decoder.ipynb #63ffdb97
 class DecoderLayer(nn.Module):

@@ -9,12 +9,10 @@ from collections import Counter
 from typing import NamedTuple
 import numpy as np
 import pandas as pd
-from .core import CHEXPERT_LABELS, N_LABELS, binarize_u_zeros, exists, DataError
+from .core import CHEXPERT_LABELS, N_LABELS, binarize_u_zeros, exists, DataError, markdown_table
 
 # %% auto #0
-__all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'most_frequent_report', 'random_reports', 'Retrieved',
-           'retrieve_by_labels', 'oracle_label_retrieval', 'fit_label_classifier', 'classify_then_retrieve',
-           'evaluate_reports', 'results_table']
+__all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'macro_f1', 'evaluate_reports', 'results_table']
 
 # %% ../nbs/09_evaluation.ipynb #4d27755d
 def _clean_report(text: str) -> str:
@@ -160,132 +158,21 @@ def ce_metrics(pred, # (n, C) predicted labels, 0/1
     df['n_known'] = np.r_[nk, nk.sum(), nk.sum()].astype(int)
     return df
 
-# %% ../nbs/09_evaluation.ipynb #2b91d64c
-def _report_ranks(reports: list[str], clean: bool) -> tuple[np.ndarray, list[str]]:
-    "Rank of every report under (most frequent cleaned text first, then alphabetical), and the cleaned texts."
-    keys = prepare_texts(reports, clean, 'train_reports')
-    freq = Counter(keys)
-    order = sorted(range(len(keys)), key=lambda i: (-freq[keys[i]], keys[i], i))
-    rank = np.empty(len(keys), np.int64); rank[order] = np.arange(len(keys))
-    return rank, keys
-
-def most_frequent_report(train_reports, # training reports (list of str)
-                         clean: bool = True, # count cleaned texts (`clean_report`), so case/punctuation variants pool
-                        ) -> str:
-    "The training report whose cleaned text occurs most often (ties: alphabetically first cleaned text)."
-    train_reports = _check_texts(train_reports, 'train_reports')
-    if not train_reports: raise ValueError("`train_reports` is empty")
-    rank, _ = _report_ranks(train_reports, clean)
-    return train_reports[int(np.argmin(rank))]
-
-def random_reports(train_reports, # training reports (list of str)
-                   n: int, # how many reports to draw (one per test study)
-                   seed: int = 0, # seed of the draw
-                  ) -> list[str]:
-    "`n` training reports drawn uniformly with replacement (seeded)."
-    train_reports = _check_texts(train_reports, 'train_reports')
-    if not train_reports: raise ValueError("`train_reports` is empty")
-    idx = np.random.default_rng(seed).integers(0, len(train_reports), n)
-    return [train_reports[i] for i in idx]
-
-# %% ../nbs/09_evaluation.ipynb #8b57e88b
-class Retrieved(NamedTuple):
-    reports: list   # the retrieved training reports (as written)
-    index: np.ndarray  # (n,) their indices in the training reports
-    labels: np.ndarray  # (n, C) the query labels used (predicted ones for classify-then-retrieve)
-
-def retrieve_by_labels(query_labels, # (n, C) 0/1 labels of the test studies
-                       train_reports, # m training reports
-                       train_report_labels, # (m, C) 0/1 labels of the training reports (U-Zeros)
-                       query_mask=None, # (n, C) or (C,) bool: classes the query knows; None: all
-                       clean: bool = True, # clean reports before counting frequencies for the tie-break
-                      ) -> Retrieved:
-    "For each query the training report with the nearest label vector (Hamming over known classes; ties: most frequent report)."
-    train_reports = _check_texts(train_reports, 'train_reports')
-    R = _as_binary(train_report_labels, 'train_report_labels')                 # (m, C)
-    q = np.asarray(query_labels, dtype=np.float64)
-    try: qm = np.ones(q.shape, bool) if query_mask is None else np.broadcast_to(np.asarray(query_mask, bool), q.shape)
-    except ValueError: raise ValueError(f"`query_mask` of shape {np.shape(query_mask)} does not fit query labels {q.shape}") from None
-    Q = _as_binary(q, 'query_labels', qm)                                      # (n, C)
-    if len(R) != len(train_reports):
-        raise ValueError(f"`train_report_labels` has {len(R)} rows but there are {len(train_reports)} training reports")
-    if not train_reports: raise ValueError("`train_reports` is empty")
-    if R.shape[1] != Q.shape[1]:
-        raise ValueError(f"query labels have {Q.shape[1]} classes but `train_report_labels` has {R.shape[1]}")
-    K = qm.astype(np.float64)
-    D = (K * Q) @ (1 - R).T + (K * (1 - Q)) @ R.T                               # (n, m) Hamming over known classes
-    rank, _ = _report_ranks(train_reports, clean)
-    idx = np.argmin(D * (len(R) + 1) + rank[None], axis=1)                     # distance first, then rank
-    return Retrieved([train_reports[i] for i in idx], idx, np.where(qm, Q, np.nan))
-
-def oracle_label_retrieval(true_labels, # (n, C) 0/1 true labels of the test studies
-                           train_reports, # m training reports
-                           train_report_labels, # (m, C) 0/1 labels of the training reports
-                           mask=None, # (n, C) bool: known entries of `true_labels`; None: all
-                           clean: bool = True, # clean reports for the frequency tie-break
-                          ) -> Retrieved:
-    "The training report whose labels are nearest to the TRUE labels: an upper bound for label-only methods."
-    return retrieve_by_labels(true_labels, train_reports, train_report_labels, mask, clean)
-
-# %% ../nbs/09_evaluation.ipynb #9f6d59d5
-def _pool(x, name):
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 3: x = x.mean(1)                                   # (N, n_patches, d) -> (N, d)
-    if x.ndim != 2: raise ValueError(f"`{name}` must be (N, d) or (N, n_patches, d), got shape {x.shape}")
-    return x
-
-def fit_label_classifier(train_feats, # (N, d) or (N, n_patches, d) training-image features
-                         train_labels, # (N, C) 0/1 image labels (anything where unknown)
-                         train_mask=None, # (N, C) bool: known entries; None: all known
-                         C: float = 1.0, # inverse L2 strength of the logistic regressions
-                         class_weight=None, # passed to LogisticRegression (e.g. 'balanced')
-                         max_iter: int = 1000, # LBFGS iterations
-                        ):
-    "Fit one logistic regression per class on the known entries; returns `predict_proba(feats) -> (n, C)` (NaN: class never known)."
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-    X = _pool(train_feats, 'train_feats')
-    known = np.ones(np.shape(train_labels), bool) if train_mask is None else np.asarray(train_mask, bool)
-    if known.shape != np.shape(train_labels):
-        raise ValueError(f"`train_mask` has shape {known.shape} but `train_labels` has {np.shape(train_labels)}")
-    Y = _as_binary(train_labels, 'train_labels', known)
-    if len(X) != len(Y): raise ValueError(f"`train_feats` has {len(X)} rows but `train_labels` has {len(Y)}")
-    scaler = StandardScaler().fit(X)
-    Xs = scaler.transform(X)
-    models = []
-    for c in range(Y.shape[1]):
-        y = Y[known[:, c], c]
-        if len(y) == 0: models.append(None)                          # never known: not predicted
-        elif y.min() == y.max(): models.append(float(y[0]))          # one value: constant
-        else: models.append(LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter)
-                            .fit(Xs[known[:, c]], y))
-    def predict_proba(feats):
-        Z = scaler.transform(_pool(feats, 'feats'))
-        cols = [np.full(len(Z), np.nan) if m is None else np.full(len(Z), m) if isinstance(m, float)
-                else m.predict_proba(Z)[:, 1] for m in models]
-        return np.stack(cols, 1)
-    return predict_proba
-
-def classify_then_retrieve(train_feats, # (N, d) or (N, n_patches, d) features of the training IMAGES
-                           train_labels, # (N, C) 0/1 labels of the training images
-                           train_reports, # m training REPORTS (unpaired with the images)
-                           train_report_labels, # (m, C) 0/1 labels of the training reports
-                           test_feats, # (n, d) or (n, n_patches, d) features of the test images
-                           train_mask=None, # (N, C) bool: known entries of `train_labels`
-                           threshold: float = 0.5, # probability at which a class is predicted positive
-                           clean: bool = True, # clean reports for the frequency tie-break
-                           **kw, # passed to `fit_label_classifier` (C, class_weight, max_iter)
-                          ) -> Retrieved:
-    "Baseline 3: predict labels from image features, return the training report with the nearest label vector."
-    proba = fit_label_classifier(train_feats, train_labels, train_mask, **kw)(test_feats)   # (n, C)
-    known = ~np.isnan(proba)
-    pred = np.where(known, (np.nan_to_num(proba) >= threshold).astype(np.float64), np.nan)
-    return retrieve_by_labels(pred, train_reports, train_report_labels, known, clean)
+# %% ../nbs/09_evaluation.ipynb #ff0676b9
+def macro_f1(pred, # (n, C) predicted 0/1 (bool or float)
+             true, # (n, C) reference 0/1
+             mask=None, # (n, C) or (C,) bool: known entries; None: all
+            ) -> float: # nan when no class has a positive
+    "Macro-F1 over the known classes with at least one positive (the macro row of `ce_metrics`, no intervals)."
+    p, t = np.asarray(pred, bool).astype(np.float64), np.asarray(true, bool).astype(np.float64)
+    k = np.ones(t.shape) if mask is None else np.broadcast_to(np.asarray(mask, bool), t.shape).astype(np.float64)
+    _, _, macro = _ce_from_counts((k * p * t).sum(0), (k * p * (1 - t)).sum(0), (k * (1 - p) * t).sum(0))
+    return float(macro[2])
 
 # %% ../nbs/09_evaluation.ipynb #ff6570ca
 def _label(texts) -> np.ndarray:
-    from medrat.labeler import label_reports     # imported late: medrat.labeler is an earlier chapter
-    return binarize_u_zeros(label_reports(list(texts)))
+    from medrat.labeler import label_texts       # imported late: medrat.labeler is an earlier chapter
+    return label_texts(texts)
 
 def evaluate_reports(hyps, # generated reports (list of str)
                      refs=None, # reference reports (NLG is computed when given)
@@ -327,7 +214,7 @@ def results_table(results: dict, # {method name: `evaluate_reports` output}
     nlg = [k for k in nlg if any(k in r.get('nlg', {}) for r in results.values())]
     ce = [rc for rc in ce if any(rc[0] in r.get('ce', {}) for r in results.values())]
     head = ['method', 'n'] + nlg + [f"CE {a} {'F1' if b == 'f1' else b[0].upper()}" for a, b in ce]
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '|'.join(['---'] + ['---:'] * (len(head) - 1)) + '|']
+    rows = []
     for name, r in results.items():
         cells = [str(name), str(r.get('n', '–'))] + [_fmt(r.get('nlg', {}).get(k), digits) for k in nlg]
         for row, col in ce:
@@ -336,5 +223,5 @@ def results_table(results: dict, # {method name: `evaluate_reports` output}
             if ci and d.get(col + '_lo') is not None and s != '–':
                 s += f" ({_fmt(d[col + '_lo'], digits)}–{_fmt(d[col + '_hi'], digits)})"
             cells.append(s)
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
+        rows.append(cells)
+    return markdown_table(head, rows)

@@ -13,7 +13,7 @@ from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data
 
 # %% auto #0
 __all__ = ['MENTIONS', 'UNMENTIONS', 'TRIGGERS', 'load_phrases', 'chexpert_clean', 'report_sentences', 'find_mentions', 'Trigger',
-           'find_triggers', 'label_sentence', 'annotate', 'aggregate', 'label_report', 'label_reports']
+           'find_triggers', 'label_sentence', 'annotate', 'aggregate', 'label_report', 'label_reports', 'label_texts']
 
 # %% ../nbs/01a_labeler.ipynb #e32aa84d
 def load_phrases(kind: str = 'mention', # 'mention' or 'unmention'
@@ -249,3 +249,27 @@ def label_reports(texts, # sequence of report strings (list, tuple, pandas Serie
                             "use '' for a missing report")
         out[i] = label_report(t)
     return out
+
+# %% ../nbs/01a_labeler.ipynb #cb890da3
+def label_texts(texts,          # report strings
+                cache_dir=None, # folder for a cache file (None: compute, do not store)
+               ) -> np.ndarray: # (n, 14) float32 0/1 (U-Zeros: only a positive mention is 1)
+    "Label reports with `label_reports` and binarise them with U-Zeros; cached under `cache_dir` when given."
+    import hashlib
+    from pathlib import Path
+    from medrat.core import binarize_u_zeros
+    texts = list(texts)
+    f = None
+    if cache_dir is not None:
+        h = hashlib.sha1(b'labels')
+        for t in texts: h.update(repr(t).encode())
+        h.update(Path(__file__).read_bytes() if '__file__' in globals() else b'')
+        f = Path(cache_dir) / f'labels-{h.hexdigest()[:20]}.npy'
+        if f.exists():
+            try: return np.load(f)
+            except Exception: pass                         # damaged: relabel and overwrite
+    y = binarize_u_zeros(label_reports(texts))
+    if f is not None:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_name(f.stem + '.tmp.npy'); np.save(tmp, y); tmp.replace(f)
+    return y

@@ -31,17 +31,27 @@ class SharedMemory(nn.Module):
         self.to_q, self.to_k, self.to_v, self.to_out = (nn.Linear(d_model, d_model) for _ in range(4))
         self.dropout = nn.Dropout(dropout)
 
+    def scores(self, x:torch.Tensor # features f, shape (..., d_model)
+              ) -> torch.Tensor:        # (N, h, S) cosine similarity of every query head with every slot, N = x.numel() / d
+        "Eq. 1's similarities: cos(W_q f, W_k M) per head, between every query and every memory slot."
+        S, h, dh = self.n_slots, self.n_heads, self.d_head
+        q = F.normalize(self.to_q(x.reshape(-1, self.d_model)).view(-1, h, dh), dim=-1)   # (N, h, dh) unit per head
+        K = F.normalize(self.to_k(self.memory).view(S, h, dh), dim=-1)                     # (S, h, dh)
+        return torch.einsum('nhe,she->nhs', q, K)                                          # (N, h, S)
+
+    @torch.no_grad()
+    def read_slots(self, x:torch.Tensor # features f, shape (..., d_model)
+                  ) -> torch.Tensor:    # (N, h, K) long: the slots `forward` reads for each query and head
+        "The top-k slot indices of every query and head (what the analysis counts as memory usage)."
+        return self.scores(x).topk(self.topk, dim=-1).indices
+
     def forward(self, x:torch.Tensor # features f, shape (..., d_model), e.g. (B, n, d)
                ) -> torch.Tensor:    # f + r_f, same shape and dtype as `x`
         if x.shape[-1] != self.d_model:
             raise ValueError(f"SharedMemory: x has last dimension {x.shape[-1]}, expected d_model={self.d_model}")
         S, h, dh, k = self.n_slots, self.n_heads, self.d_head, self.topk
-        f = x.reshape(-1, self.d_model)                                  # (N, d), N = B*n
-        q = F.normalize(self.to_q(f).view(-1, h, dh), dim=-1)            # (N, h, dh) unit per head
-        K = F.normalize(self.to_k(self.memory).view(S, h, dh), dim=-1)   # (S, h, dh) once per forward
+        top, idx = self.scores(x).topk(k, dim=-1)                        # (N, h, K) best slots per head
         V = self.to_v(self.memory).view(S, h, dh)                        # (S, h, dh) once per forward
-        cos = torch.einsum('nhe,she->nhs', q, K)                         # (N, h, S) cosine similarities
-        top, idx = cos.topk(k, dim=-1)                                   # (N, h, K) best slots per head
         w = self.dropout(F.softmax(top / math.sqrt(dh), dim=-1))         # (N, h, K) weights, Eq. 1
         # weighted sum of the selected value rows: bag over the h*S per-head rows (row h*S+s = V[s, h])
         rows = idx + torch.arange(h, device=idx.device).view(1, h, 1) * S   # (N, h, K)

@@ -14,13 +14,14 @@ import torch.nn.functional as F
 from torch import Tensor
 from .core import exists, default, DataError, N_LABELS
 from .memory import SharedMemory
-from .encoder import ImageBackbone, ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder
+from .features import ImageBackbone
+from .encoder import ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder
 from .pooling import AttentionPool
 from .losses import supcon_loss, class_loss, lang_loss, total_loss
 from .decoder import Decoder, local_augment, AUG_MODES
 
 # %% auto #0
-__all__ = ['MedRATConfig', 'Encoded', 'MedRAT', 'n_params', 'tiny_batch', 'param_table']
+__all__ = ['ABLATIONS', 'MedRATConfig', 'Encoded', 'MedRAT', 'n_params', 'ablation', 'param_table']
 
 # %% ../nbs/07_model.ipynb #f0021a54
 @dataclass
@@ -50,7 +51,7 @@ class MedRATConfig:
     # -- global vector (Eq. 2-3)
     pool_gated: bool = True          # released code's gated pooling h = Z * tanh(W1 Z); False = paper's tanh(W1 Z)
     l2norm_global: bool = True       # L2-normalise z_global (released code)
-    dec_global_scale: float|str = 1.0 # the DECODER's copy of z_global is multiplied by this; 'sqrt_d': by sqrt(d_model), the norm of
+    dec_global_scale: float = 1.0    # the DECODER's copy of z_global is multiplied by this; sqrt(d_model) gives it the norm of
                                      # the LayerNorm'd local vectors (an L2-normalised global slot is ~sqrt(d) times smaller than
                                      # its neighbours and is then mostly ignored). Contrastive and classification losses see z_global as is
     # -- decoder input and its augmentation (sec. 3.2)
@@ -75,8 +76,8 @@ class MedRATConfig:
     def __post_init__(self):
         if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
         g = self.dec_global_scale
-        if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
-            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
+        if not (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0):
+            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number (e.g. d_model ** 0.5)")
         if not (self.use_global or self.use_local):
             raise ValueError("MedRATConfig: use_global=False and use_local=False leave the decoder nothing to read")
         if self.d_model % self.n_heads: raise ValueError(f"MedRATConfig: d_model={self.d_model} not divisible by n_heads={self.n_heads}")
@@ -99,7 +100,7 @@ class MedRATConfig:
 
     @classmethod
     def paper(cls, vocab_size: int, **kw) -> MedRATConfig:
-        "The released code's defaults (DESIGN.md): d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, ResNet-101."
+        "The released code's defaults: d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, a fine-tuned ResNet-101."
         return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048), **kw})
 
 # %% ../nbs/07_model.ipynb #89fd093b
@@ -166,9 +167,9 @@ class MedRAT(nn.Module):
 
     @property
     def global_scale(self) -> float:
-        "The factor `cfg.dec_global_scale` applied to z_global before the decoder ('sqrt_d' -> sqrt(d_model))."
+        "The factor `cfg.dec_global_scale` applied to z_global before the decoder."
         g = self.cfg.dec_global_scale
-        return math.sqrt(self.cfg.d_model) if g == 'sqrt_d' else float(g)
+        return float(g)
 
     def decoder_inputs(self, enc: Encoded, augment: bool=False) -> tuple:
         "What the decoder reads, by the ablation switches: (z_global * global_scale|None, z_local|None, mask|None)."
@@ -292,34 +293,25 @@ def n_params(module: nn.Module|None, trainable_only: bool=False) -> int:
     if module is None: return 0
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
-# %% ../nbs/07_model.ipynb #636479c0
-def tiny_batch(cfg: MedRATConfig, # model config (vocab_size, feat_dim, n_labels, special ids)
-               B: int=8, # images and reports (unpaired)
-               n: int=9, # patches per image
-               T: int=12, # report length including BOS/EOS (padded)
-               seed: int=0,
-              ) -> dict:
-    "Synthetic unpaired batch with label-dependent images and reports: x, x_aug, tokens, tokens_aug, img_labels, rep_labels."
-    g = torch.Generator().manual_seed(seed)
-    C, V = cfg.n_labels, cfg.vocab_size
-    n_words = V - 3                                                            # ids after pad/bos/eos (0, 1, 2 here)
-    word = lambda k: 3 + k % n_words                                           # label k -> a word id
-    dirs = torch.randn(C, cfg.feat_dim, generator=g)                           # label k -> a feature direction
-    def labels(): y = (torch.rand(B, C, generator=g) < 0.25).float(); y[y.sum(1) == 0, 0] = 1.; return y   # 'No Finding'
-    img_labels, rep_labels = labels(), labels()
-    def images():
-        return torch.randn(B, n, cfg.feat_dim, generator=g) * 0.5 + (img_labels @ dirs)[:, None]        # (B, n, feat_dim)
-    def reports(shuffle):
-        toks = torch.full((B, T), cfg.pad_id)
-        for b in range(B):
-            w = [word(k) for k in rep_labels[b].nonzero()[:, 0].tolist()][:T - 2]
-            if shuffle: w = [w[i] for i in torch.randperm(len(w), generator=g).tolist()]
-            ids = [cfg.bos_id] + w + [cfg.eos_id]
-            toks[b, :len(ids)] = torch.tensor(ids)
-        return toks
-    if cfg.backbone is not None: raise ValueError("tiny_batch: makes cached features; use a config with backbone=None")
-    return dict(x=images(), x_aug=images(), tokens=reports(False), tokens_aug=reports(True),
-                img_labels=img_labels, rep_labels=rep_labels)
+# %% ../nbs/07_model.ipynb #a78879f7
+ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: components, Table 5: decoder augmentation)
+    'MedRAT (full)':          {},
+    'no memory':              dict(use_memory=False),
+    'global only':            dict(use_local=False),                 # the decoder reads z_global alone
+    'local only':             dict(use_global=False),                # the decoder reads the local vectors alone
+    'no contrastive':         dict(use_contrast=False),
+    'no classification':      dict(use_class=False),
+    'neither auxiliary task': dict(use_contrast=False, use_class=False),
+    'no augmentation':        dict(aug=None),
+    'noise augmentation':     dict(aug='noise'),                     # Table 5's alternative to dropout
+    'paper pooling':          dict(pool_gated=False, l2norm_global=False),   # Eq. 2-3 as printed (no gate, no L2)
+}
+
+def ablation(name: str, # an `ABLATIONS` name
+            ) -> dict:  # its `MedRATConfig` overrides (a copy)
+    "The overrides of one registered ablation; an unknown name is refused with the list of known ones."
+    if name not in ABLATIONS: raise KeyError(f"unknown ablation {name!r}; known: {', '.join(ABLATIONS)}")
+    return dict(ABLATIONS[name])
 
 # %% ../nbs/07_model.ipynb #b2e34e4d
 def param_table(model: MedRAT) -> dict:

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 from medrat.benchmark import (run_benchmark, detail_metrics, main_table, detail_table, results_markdown, findings,
-                              CONFIGS, BASELINES, CEILING, SCALES, GENERATED)
+                              DEFAULT_CONFIGS, BASELINES, CEILING, SCALES, GENERATED)
 from medrat.synth import make_dataset
 
 
@@ -36,7 +36,7 @@ def test_other_seed_other_data(tiny_runs):
 def test_json_has_every_config_and_baseline(tiny_runs):
     root, a, _, _ = tiny_runs
     assert a['complete'] is True and a['benchmark'] == GENERATED
-    assert set(a['configs']) == set(CONFIGS)
+    assert set(a['configs']) == set(DEFAULT_CONFIGS)
     assert set(a['baselines']) == set(BASELINES) | {CEILING}
     for r in list(a['baselines'].values()) + [c['metrics'] for c in a['configs'].values()]:
         assert set(r) >= {'n', 'nlg', 'ce', 'detail'}
@@ -54,8 +54,8 @@ def test_markdown_comes_from_json(tiny_runs):
     assert md == results_markdown(a)
     assert (root / 'pub' / 'synth.md').read_text().endswith(md)
     t = main_table(a)
-    assert len(t.splitlines()) == 2 + len(CONFIGS) + len(BASELINES) + 1
-    for name in list(CONFIGS) + list(BASELINES): assert f'| {name} |' in t
+    assert len(t.splitlines()) == 2 + len(DEFAULT_CONFIGS) + len(BASELINES) + 1
+    for name in list(DEFAULT_CONFIGS) + list(BASELINES): assert f'| {name} |' in t
     assert f"{a['configs']['MedRAT (full)']['metrics']['nlg']['BLEU-1']:.3f}" in t.splitlines()[2 + len(BASELINES)]
     assert len(detail_table(a).splitlines()) == len(t.splitlines())
     assert 'MedRAT (full)' in findings(a)
@@ -72,7 +72,7 @@ def test_detail_metrics_naive_reference():
     rng = np.random.default_rng(0)
     hyps = [d.reports[i] if rng.random() < .5 else d.reports[(i + 1) % len(d)] for i in range(len(d))]
     m = detail_metrics(hyps, d.details, n_boot=300, seed=2)
-    from medrat.synth import parse_details, detail_hits
+    from medrat.details import parse_details, detail_hits
     h = detail_hits(hyps, d.details)
     right = scored = right_s = scored_s = 0
     for k, v in h.items():                         # naive loop over (image, attribute) pairs
@@ -89,3 +89,13 @@ def test_detail_metrics_naive_reference():
     assert json.dumps(detail_metrics(hyps, d.details, n_boot=300, seed=2)) == json.dumps(m)
     perfect = detail_metrics(d.reports, d.details, n_boot=50)
     assert perfect['micro']['accuracy'] == perfect['micro']['lo'] == perfect['macro']['accuracy'] == 1.
+
+
+def test_any_registered_ablation_runs_and_unknown_names_are_refused(tmp_path):
+    from medrat.core import DataError
+    r = run_benchmark(tmp_path / 'x', scale='tiny', seed=0, configs=['paper pooling'], log=None)
+    assert set(r['configs']) == {'paper pooling'}
+    assert r['configs']['paper pooling']['model_overrides'] == {'pool_gated': False, 'l2norm_global': False}
+    with pytest.raises(DataError, match="unknown configuration 'no brain'; known: MedRAT \\(full\\)"):
+        run_benchmark(tmp_path / 'y', scale='tiny', configs=['no brain'], log=None)
+    assert not (tmp_path / 'y' / 'results.json').exists()

@@ -1,7 +1,7 @@
 """The `medrat` command end to end on a tiny run: train, generate, evaluate (NIH test and the users'-own-IU-images path)."""
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
-import numpy as np, pytest
+import numpy as np, pandas as pd, pytest
 from PIL import Image
 
 from medrat.cli import main, load_run, generate_for_images, evaluate_iu
@@ -94,3 +94,82 @@ def test_evaluate_without_images_folder(tiny_run, tmp_path):
 def test_data_summary_command():
     r = run_cli('data-summary')
     assert r.returncode == 0 and 'IU X-ray' in r.stdout and 'NIH' in r.stdout
+
+
+# ---------------------------------------------------------------- bad input with a real run (the rest: test_bad_input.py)
+def test_generate_keeps_the_good_ones(tiny_run, tmp_path):
+    "One unreadable, missing or degenerate file among many: each named in one line, the others' reports kept."
+    df = nih_sample()
+    good = [tmp_path/'a.png', tmp_path/'b.png']
+    for p, img in zip(good, df.image[:2]): Image.fromarray(img).save(p)
+    bad = tmp_path/'bad.png'; bad.write_bytes(b'not a png')
+    dot = tmp_path/'dot.png'; Image.fromarray(np.full((2, 2), 99, np.uint8)).save(dot)
+    black = tmp_path/'black.png'; Image.fromarray(np.zeros((64, 64), np.uint8)).save(black)
+    missing = tmp_path/'missing.png'
+    alone = run_cli('generate', *map(str, good), '--run', str(tiny_run), '--beam', '1', '--out', str(tmp_path/'alone.csv'))
+    assert alone.returncode == 0, alone.stderr
+    r = run_cli('generate', str(good[0]), str(bad), str(missing), str(dot), str(black), str(good[1]),
+                '--run', str(tiny_run), '--beam', '1', '--out', str(tmp_path/'r.csv'))
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    err = [l for l in r.stderr.splitlines() if l.startswith('medrat generate: ')]
+    assert len(err) == 5 and err[-1] == ('medrat generate: 4 of 6 image(s) failed (named above); '
+                                         'reports of the other 2 written'), r.stderr
+    for p, why in [(bad, 'not an image file'), (missing, 'image file not found'), (dot, 'degenerate image (2x2 px'),
+                   (black, 'degenerate image (every pixel is black')]:
+        assert any(str(p) in l and why in l for l in err), (p, r.stderr)
+    assert r.stdout == alone.stdout                                          # the good ones: the same reports
+    assert pd.read_csv(tmp_path/'r.csv').equals(pd.read_csv(tmp_path/'alone.csv'))
+    r = run_cli('generate', str(bad), str(missing), '--run', str(tiny_run), '--out', str(tmp_path/'none.csv'))
+    assert r.returncode == 2 and 'no report written' in r.stderr and not (tmp_path/'none.csv').exists()
+
+
+def test_generate_bit_depth(tiny_run, tmp_path):
+    "12-bit data in a 16-bit PNG: a warning line without --max-value, the 8-bit file's report with it."
+    img = nih_sample().image[0]
+    Image.fromarray(img).save(tmp_path/'x8.png')
+    Image.fromarray(img.astype(np.uint16) * 16).save(tmp_path/'x12.png')       # 16 * 255 = 4080: values / 4080 = / 255
+    ref = run_cli('generate', str(tmp_path/'x8.png'), '--run', str(tiny_run), '--beam', '1')
+    dark = run_cli('generate', str(tmp_path/'x12.png'), '--run', str(tiny_run), '--beam', '1')
+    fixed = run_cli('generate', str(tmp_path/'x12.png'), '--run', str(tiny_run), '--beam', '1', '--max-value', '4080')
+    assert ref.returncode == dark.returncode == fixed.returncode == 0, (dark.stderr, fixed.stderr)
+    assert 'medrat generate: warning: ' in dark.stderr and 'nearly black' in dark.stderr and '--max-value 4095' in dark.stderr
+    assert 'medrat generate: warning' not in fixed.stderr
+    assert fixed.stdout.split('\t')[1] == ref.stdout.split('\t')[1]
+
+
+def _edited(run, tmp_path, edit):
+    import shutil
+    d = tmp_path/'edited'; shutil.copytree(run, d)
+    c = json.loads((d/'config.json').read_text()); edit(c)
+    (d/'config.json').write_text(json.dumps(c))
+    return d
+
+
+@pytest.mark.parametrize('edit,says', [
+    (lambda c: c['train'].update(img_size=c['train']['img_size'] * 2), "field 'train.img_size' is"),
+    (lambda c: c['train'].update(img_size='big'), "field 'train.img_size' is 'big', not a positive whole number"),
+    (lambda c: c['train'].update(backbone='resnet18'), "field 'train.backbone' is 'resnet18' (512 channels)"),
+    (lambda c: c['train'].update(backbone='vgg'), "field 'train.backbone' is 'vgg', not one of"),
+    (lambda c: c['train'].update(max_tokens=c['train']['max_tokens'] + 5), "field 'train.max_tokens'"),
+    (lambda c: c['model'].update(d_model=c['model']['d_model'] * 2), "field 'model.d_model' is"),
+    (lambda c: c['model'].update(colour='red'), "field 'model.colour' is not a model setting"),
+    (lambda c: c['data'].update(vocab=c['data']['vocab'] + 1), "field 'data.vocab'"),
+    (lambda c: c.update(data=[1, 2]), "field 'data' is not a JSON object"),
+])
+def test_edited_config_refused(tiny_run, tmp_path, edit, says):
+    assert load_run(tiny_run)['img_size'] > 0                                # the run as written loads
+    d = _edited(tiny_run, tmp_path, edit)
+    with pytest.raises(DataError, match='config.json: ' + re.escape(says)): load_run(d)
+
+
+def test_edited_config_one_line(tiny_run, tmp_path):
+    d = _edited(tiny_run, tmp_path, lambda c: c['train'].update(img_size=c['train']['img_size'] * 2))
+    r = run_cli('generate', str(tmp_path/'x.png'), '--run', str(d))
+    ours = [l for l in r.stderr.splitlines() if l.startswith('medrat ')]      # (torch may add its own warnings)
+    assert r.returncode == 2 and len(ours) == 1 and "config.json: field 'train.img_size'" in ours[0] and 'Traceback' not in r.stderr
+
+
+def test_evaluate_bad_split(tiny_run, tmp_path):
+    r = run_cli('evaluate', '--run', str(tiny_run), '--iu-images', str(tmp_path), '--split', 'tset')
+    assert r.returncode == 2 and "--split 'tset': unknown; choose one of train, val, test" in r.stderr
+    with pytest.raises(DataError, match="split='tset': not an IU X-ray split"): evaluate_iu(tiny_run, tmp_path, split='tset')

@@ -1,12 +1,12 @@
-"Failure cases of medrat.encoder: offline pretrained weights, bad inputs, bad feature caches."
+"Failure cases of medrat.features and medrat.encoder: offline pretrained weights, bad inputs, damaged feature caches."
 import time
 import pytest
 import torch
 import torch.nn as nn
 from medrat.core import DataError
-from medrat.encoder import (ImageBackbone, PretrainedWeightsError, offline_hub, extract_features, save_features,
-                            load_features, ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder,
-                            MultiHeadSelfAttention, backbone_from_gray)
+from medrat.features import ImageBackbone, PretrainedWeightsError, backbone_from_gray, cached_features
+from medrat.encoder import ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder, MultiHeadSelfAttention
+from medrat.testing import offline_hub
 
 
 @pytest.mark.parametrize('name, fname', [('resnet18', 'resnet18-f37072fd.pth'), ('resnet50', 'resnet50-0676ba61.pth')])
@@ -48,25 +48,26 @@ def test_bad_images():
     with pytest.raises(ValueError, match='uint8'): bb(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match='got shape'): bb(torch.rand(1, 4, 32, 32))
     with pytest.raises(ValueError, match='got shape'): backbone_from_gray(torch.rand(32, 32))
-    with pytest.raises(ValueError, match='no images'): extract_features(bb, torch.zeros(0, 1, 32, 32))
 
 
-def test_extract_features_restores_mode_and_frozen_backbone_has_no_grad():
+def test_cached_features_restore_mode_and_frozen_backbone_has_no_grad():
     bb = ImageBackbone('tiny').train()
-    extract_features(bb, torch.rand(3, 1, 32, 32), batch_size=2)
+    cached_features(torch.rand(3, 32, 32), bb, k=1, size=32, batch_size=2, progress=False)
     assert bb.training
     bb.freeze(); bb.train()
     assert not bb.training and not any(p.requires_grad for p in bb.parameters())
 
 
-def test_feature_cache_errors(tmp_path):
-    with pytest.raises(DataError, match='nope.pt'): load_features(tmp_path / 'nope.pt')
-    bad = tmp_path / 'bad.pt'; bad.write_bytes(b'garbage')
-    with pytest.raises(DataError, match='bad.pt'): load_features(bad)
-    torch.save({'x': 1}, tmp_path / 'other.pt')
-    with pytest.raises(DataError, match='not a feature cache'): load_features(tmp_path / 'other.pt')
-    p = save_features(tmp_path / 'ok.pt', torch.zeros(2, 4, 8), ids=['a', 'b'], backbone='tiny')
-    assert load_features(p)['meta'] == {'backbone': 'tiny'}
+def test_damaged_feature_cache_is_named_and_rebuilt(tmp_path):
+    bb = ImageBackbone('tiny').freeze()
+    imgs = torch.rand(3, 32, 32)
+    c = cached_features(imgs, bb, k=1, size=32, cache_dir=tmp_path, progress=False)
+    c['path'].write_bytes(c['path'].read_bytes()[:100])                   # truncated, as by a full disk
+    with pytest.warns(UserWarning, match=f"{c['path'].name}: damaged feature cache"):
+        d = cached_features(imgs, bb, k=1, size=32, cache_dir=tmp_path, progress=False)
+    assert not d['cached'] and torch.equal(d['orig'], c['orig'])
+    assert cached_features(imgs, bb, k=1, size=32, cache_dir=tmp_path, progress=False)['cached']
+    assert not list(tmp_path.glob('*.tmp'))                                # nothing half-written left behind
 
 
 def test_shape_errors():

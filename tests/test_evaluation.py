@@ -1,8 +1,9 @@
-"Failure cases of medrat.evaluation: bad inputs must fail with a message naming the argument/row."
+"Failure cases of medrat.evaluation and medrat.baselines: bad inputs must fail with a message naming the argument/row."
 import numpy as np, pytest
 import medrat.evaluation as ev
-from medrat.evaluation import (nlg_metrics, ce_metrics, most_frequent_report, random_reports, retrieve_by_labels,
-                               oracle_label_retrieval, classify_then_retrieve, evaluate_reports, results_table)
+from medrat.evaluation import nlg_metrics, ce_metrics, evaluate_reports, results_table
+from medrat.baselines import (most_frequent_report, random_reports, retrieve_by_labels, oracle_label_retrieval,
+                              classify_then_retrieve)
 
 REFS = ['the heart is normal .', 'no pleural effusion .']
 

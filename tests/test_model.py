@@ -5,7 +5,8 @@ import torch
 import torch.nn as nn
 from medrat.core import DataError
 from medrat.decoder import Decoder, local_augment
-from medrat.model import MedRAT, MedRATConfig, tiny_batch
+from medrat.model import MedRAT, MedRATConfig
+from medrat.testing import tiny_batch
 
 torch.set_num_threads(1)
 V, D = 12, 16
@@ -95,11 +96,11 @@ def test_reports_only_forward():
 def test_dec_global_scale_checkpoints_and_old_checkpoints(tmp_path):
     "The switch survives save/load; a checkpoint written before the field existed loads with the old behaviour (1.0)."
     torch.manual_seed(0)
-    cfg = MedRATConfig.tiny(20, dec_global_scale='sqrt_d')
+    cfg = MedRATConfig.tiny(20, dec_global_scale=math.sqrt(32))
     m = MedRAT(cfg).eval()
     b = tiny_batch(cfg, B=3)
     m2 = MedRAT.load(m.save(tmp_path / 's.pt'))
-    assert m2.cfg.dec_global_scale == 'sqrt_d' and m2.global_scale == pytest.approx(math.sqrt(cfg.d_model))
+    assert m2.cfg.dec_global_scale == pytest.approx(math.sqrt(cfg.d_model)) and m2.global_scale == pytest.approx(math.sqrt(cfg.d_model))
     assert m2.generate(b['x'], max_len=4) == m.generate(b['x'], max_len=4)
     ck = torch.load(tmp_path / 's.pt', weights_only=True)
     del ck['config']['dec_global_scale']; torch.save(ck, tmp_path / 'old.pt')

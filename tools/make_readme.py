@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which is not installable everywhere).
 
-The `<!-- results -->` marker is replaced by the tables in results/*.md, which scripts write from run outputs
-(never typed by hand). `--check` exits 1 when README.md is not what this script makes."""
+The `<!-- results -->` marker is replaced by the tables in results/*.md and `<!-- headline -->` by results/headline.md,
+which tools/results_tables.py writes from run outputs (never typed by hand). `--check` exits 1 when README.md is not what this script makes."""
 import json, sys
 from pathlib import Path
 
@@ -13,9 +13,12 @@ def render() -> str:
     parts = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
     order = ['nih-iu.md', 'ablations.md', 'synth-benchmark.md']      # the main experiment first
-    tables = sorted((root/'results').glob('*.md'), key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
+    tables = sorted((p for p in (root/'results').glob('*.md') if p.name != 'headline.md'),
+                    key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
     res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'
-    return text.replace('<!-- results -->', res)
+    head = root/'results'/'headline.md'
+    head = head.read_text().strip() if head.exists() else '_No results yet: run `medrat train`._'
+    return text.replace('<!-- results -->', res).replace('<!-- headline -->', head)
 
 if __name__ == '__main__':
     out = render()

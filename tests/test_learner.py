@@ -1,4 +1,4 @@
-"Training: the multi-process (DDP, gloo on CPU) path, and resume-refusal errors. The notebook 08_training holds the rest."
+"The learner and the main job: the multi-process (DDP, gloo on CPU) path, resume refusal, exact resume of train_experiment. The notebooks 08_learner and 10_experiments hold the rest."
 import os, socket, tempfile
 from pathlib import Path
 import pytest, torch
@@ -15,17 +15,19 @@ def _worker(rank, world, port, out, steps):
     try:
         from medrat.core import set_seed
         from medrat.model import MedRAT, MedRATConfig
-        from medrat.training import tiny_unpaired, UnpairedLoader, unpaired_learner, unwrap
+        from medrat.testing import tiny_unpaired
+        from medrat.batches import UnpairedLoader
+        from medrat.learner import TrainConfig, fit_medrat, unwrap
         images, reports, pairs, tok = tiny_unpaired(n_img=16, n_rep=16, seed=0)
         set_seed(rank)                       # different initial weights per rank: DDP must broadcast rank 0's
         model = MedRAT(MedRATConfig.tiny(len(tok)))
         init = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
         tdl = UnpairedLoader(images, reports, tok, bs=8, seed=1, rank=rank, world_size=world, epoch_len=8 * steps)
         vdl = UnpairedLoader(images, reports, tok, bs=8, shuffle=False, rank=rank, world_size=world)
-        learn = unpaired_learner(model, tdl, vdl, lrs=(3e-3,), ddp=True, device='cpu', progress=False)
         first = next(iter(tdl))[0]['x']       # this rank's share of the first global batch
         tdl.epoch = 0
-        learn.fit(1)
+        learn = fit_medrat(model, tdl, vdl, TrainConfig.tiny(lr=3e-3, epochs=1), Path(out) / f'run{rank}', ddp=True,
+                           device='cpu', progress=False)
         params = torch.cat([p.detach().flatten() for p in unwrap(learn.model).model.parameters()])
         torch.save(dict(params=params, init=init, first=first, iters=learn.train_iter), Path(out) / f'rank{rank}.pt')
     finally: dist.destroy_process_group()
@@ -44,17 +46,17 @@ def test_ddp_two_gloo_ranks_stay_identical():
 
 def test_resume_refuses_other_config(tmp_path):
     "Resuming into a folder that holds a run with another configuration is one clear error."
-    from medrat.training import _check_resume_config
+    from medrat.experiments import _check_resume_config
     import json
     (tmp_path / 'state.pth').write_bytes(b'x')
     (tmp_path / 'config.json').write_text(json.dumps(dict(train=dict(bs=32, epochs=8), seed=1)))
     _check_resume_config(tmp_path, dict(train=dict(bs=32, epochs=12), seed=1))       # more epochs: fine
-    with pytest.raises(ValueError, match=r'train\.bs'):
-        _check_resume_config(tmp_path, dict(train=dict(bs=16, epochs=8), seed=1))
+    with pytest.raises(ValueError, match=r"seed: 1 there, 2 now; train\.bs: 32 there, 16 now\).*--fresh"):
+        _check_resume_config(tmp_path, dict(train=dict(bs=16, epochs=8), seed=2))        # every difference is named
 
 def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
     "The main job on tiny settings: 1 epoch, then resumed to 2 = 2 epochs straight; all output files are there."
-    from medrat.training import train_experiment
+    from medrat.experiments import train_experiment
     kw = dict(preset='tiny', limit=8, cache_dir=tmp_path / 'cache', progress=False, n_boot=20)
     r1 = train_experiment(tmp_path / 'run', epochs=1, **kw)
     r2 = train_experiment(tmp_path / 'run', epochs=2, **kw)                 # resumed: only epoch 2 is trained

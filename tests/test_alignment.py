@@ -1,14 +1,14 @@
-"Failure cases and file-format checks of medrat.analysis (the notebook 20_analysis holds the method tests)."
+"Failure cases and file-format checks of the analysis modules (alignment, plots, probes); their notebooks hold the method tests."
 import json
 import numpy as np
 import pytest
 import torch
 from medrat.core import DataError, N_LABELS, CHEXPERT_LABELS
-from medrat.analysis import (load_run, alignment_row, alignment_table, cross_modal_retrieval, knn_label_accuracy,
-                             modality_gap, plot_embedding, save_figure, explorer, memory_usage, png_export_available,
-                             planted_run, pca_2d, report_tokens, image_inputs, RunArtefacts)
-
-torch.set_num_threads(1)
+from medrat.alignment import (load_artefacts, alignment_row, alignment_table, cross_modal_retrieval, knn_label_accuracy,
+                              modality_gap, RunArtefacts)
+from medrat.plots import plot_embedding, save_figure, explorer, png_export_available, pca_2d
+from medrat.probes import memory_usage, report_tokens, image_inputs
+from medrat.testing import planted_run
 
 
 def _write(d, **over):
@@ -23,21 +23,21 @@ def _write(d, **over):
 
 
 def test_load_run_errors(tmp_path):
-    with pytest.raises(DataError, match='run folder not found'): load_run(tmp_path / 'nope')
+    with pytest.raises(DataError, match='run folder not found'): load_artefacts(tmp_path / 'nope')
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(DataError, match='no saved embeddings'): load_run(tmp_path / 'empty')
-    with pytest.raises(DataError, match=r"missing key\(s\) \['labels'\]"): load_run(_write(tmp_path / 'a', labels=None))
-    with pytest.raises(DataError, match="key 'ids' has 3 rows but z_global has 12"): load_run(_write(tmp_path / 'b', ids=[1, 2, 3]))
+    with pytest.raises(DataError, match='no saved embeddings'): load_artefacts(tmp_path / 'empty')
+    with pytest.raises(DataError, match=r"missing key\(s\) \['labels'\]"): load_artefacts(_write(tmp_path / 'a', labels=None))
+    with pytest.raises(DataError, match="key 'ids' has 3 rows but z_global has 12"): load_artefacts(_write(tmp_path / 'b', ids=[1, 2, 3]))
     with pytest.raises(DataError, match="modality values \\['text'\\]"):
-        load_run(_write(tmp_path / 'c', modality=['image'] * 6 + ['text'] * 6))
+        load_artefacts(_write(tmp_path / 'c', modality=['image'] * 6 + ['text'] * 6))
     (tmp_path / 'd').mkdir(); (tmp_path / 'd' / 'embeddings.pt').write_text('not torch')
-    with pytest.raises(DataError, match='not a readable torch file'): load_run(tmp_path / 'd')
+    with pytest.raises(DataError, match='not a readable torch file'): load_artefacts(tmp_path / 'd')
     torch.save([1, 2], tmp_path / 'd' / 'embeddings.pt')
-    with pytest.raises(DataError, match='expected a dict'): load_run(tmp_path / 'd')
+    with pytest.raises(DataError, match='expected a dict'): load_artefacts(tmp_path / 'd')
 
 
 def test_load_run_minimal_and_missing_extras(tmp_path):
-    a = load_run(_write(tmp_path / 'ok'), sources=None)
+    a = load_artefacts(_write(tmp_path / 'ok'), sources=None)
     assert len(a) == 12 and a.texts is None and a.images is None
     assert alignment_row(a)['n_images'] == 6                     # numbers need no extras
     with pytest.raises(DataError, match='neither image_feats nor pictures'): image_inputs(a)
@@ -50,30 +50,31 @@ def test_load_run_minimal_and_missing_extras(tmp_path):
 def test_generated_reports_csv_is_hover_text(tmp_path):
     d = _write(tmp_path / 'run')
     (d / 'test_reports.csv').write_text('image_id,report\n0,the heart is normal .\n3,there is an effusion .\n')
-    a = load_run(d, sources=None)
+    a = load_artefacts(d, sources=None)
     assert a.texts[0] == 'generated: the heart is normal .' and a.texts[3].startswith('generated: there')
     assert a.texts[1] is None and a.texts[6] is None
 
 
 def test_training_format_roundtrip(tmp_path):
-    "What medrat.training.save_embeddings writes, load_run reads (the lead's real run uses that writer)."
-    training = pytest.importorskip('medrat.training')
+    "What medrat.experiments.save_embeddings writes, load_artefacts reads."
+    from medrat.experiments import save_embeddings
+    from medrat.testing import tiny_unpaired
     from medrat.model import MedRAT, MedRATConfig
-    if not hasattr(training, 'save_embeddings') or not hasattr(training, 'tiny_unpaired'): pytest.skip('training API changed')
     nih_like = np.ones(N_LABELS, bool); nih_like[[1, 12, 13]] = False
-    images, reports, _, tok = training.tiny_unpaired(image_mask=nih_like)
+    images, reports, _, tok = tiny_unpaired(image_mask=nih_like)
     model = MedRAT(MedRATConfig.tiny(len(tok), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id), tokenizer=tok)
     model.save(tmp_path / 'model.pth', tok)
-    training.save_embeddings(model, images, reports, tok, tmp_path / 'embeddings.pt')
-    a = load_run(tmp_path, sources=None)
+    save_embeddings(model, images, reports, tok, tmp_path / 'embeddings.pt')
+    a = load_artefacts(tmp_path, sources=None)
     assert len(a.idx('image')) == len(images) and len(a.idx('report')) == len(reports)
     assert not a.label_mask[a.idx('image')][:, 13].any()          # NIH-like mask survives
     row = alignment_row(a)
     assert 0 <= row['i2r_P@1'] <= 1 and np.isfinite(row['modality_gap'])
     m = a.model()
-    a.image_feats = images.feats.float()                            # the real run recomputes these from pictures
+    a.image_feats = images.x.float()                                # the real run recomputes these from pictures
     hits = memory_usage(m, image_inputs(a), 'image')
     assert hits.shape == (len(images), m.cfg.mem_slots)
+    assert torch.equal(torch.as_tensor(a.memory_usage['image']), torch.as_tensor(hits.sum(0)))   # what the run saved
 
 
 def test_metric_argument_errors():

@@ -1,0 +1,71 @@
+"""Same seed, same numbers: run the `tiny` and `cpu` training presets and the benchmark through their public entry
+points and write every number they produce (metrics, per-epoch losses, selection, generated reports) to one JSON.
+Run it on two commits and compare: a refactor that claims "behaviour unchanged" must give identical files.
+
+    python tools/same_seed.py runs/same-seed/before.json      # on the old commit
+    python tools/same_seed.py runs/same-seed/after.json       # on the new one
+    python tools/same_seed.py --compare runs/same-seed/before.json runs/same-seed/after.json
+
+The `cpu` preset runs 2 epochs and the benchmark a reduced `small` scale (every configuration, 2 epochs), so the check
+takes minutes; the code paths are those of the full runs (cached features, CE selection, beam search, few-shot pairs).
+"""
+from __future__ import annotations
+import hashlib, json, subprocess, sys, tempfile
+from pathlib import Path
+
+DROP = ('second', 'time', 'wall', 'machine', 'calls', 'load_avg', 'finished', 'threads', 'path', 'files', 'cached',
+        'publish', 'out_dir', 'note')
+
+def numbers(o):
+    "The JSON without timings, machine facts and paths (what must not change is everything else)."
+    if isinstance(o, dict): return {k: numbers(v) for k, v in o.items() if not any(d in k.lower() for d in DROP)}
+    if isinstance(o, list): return [numbers(v) for v in o]
+    if isinstance(o, float): return round(o, 6)
+    return o
+
+def digest(path: Path) -> str: return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else None
+
+def train(out: Path, *args) -> dict:
+    subprocess.run([str(Path(sys.executable).parent / 'medrat'), 'train', '--out', str(out), '--fresh', '--quiet', *args], check=True)
+    res = json.loads((out / 'results.json').read_text())
+    keep = {k: res.get(k) for k in ('n_params', 'selection', 'history', 'metrics', 'experiment2_language_ceiling')}
+    keep['config'] = {k: v for k, v in res['config'].items() if k != 'data'}
+    keep['test_reports'] = digest(out / 'test_reports.csv')
+    return numbers(keep)
+
+def benchmark(out: Path) -> dict:
+    from medrat.benchmark import run_benchmark
+    res = run_benchmark(out, scale='small', seed=0, log=None, n_images=200, n_reports=400, n_test=60, n_val=40,
+                        epochs=2, n_boot=100)
+    keep = {k: res.get(k) for k in ('configs', 'baselines', 'vocab', 'labeler_agreement_min')}
+    keep['test_reports'] = digest(out / 'test_reports.json')
+    return numbers(keep)
+
+def compare(a: Path, b: Path) -> int:
+    A, B = json.loads(a.read_text()), json.loads(b.read_text())
+    diffs, added, removed, same = [], [], [], [0]
+    def walk(x, y, p):
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in sorted(set(x) | set(y)):
+                if k not in x: added.append(f'{p}.{k}')            # a new record (e.g. a new config field): not a change
+                elif k not in y: removed.append(f'{p}.{k}')
+                else: walk(x[k], y[k], f'{p}.{k}')
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for i, (u, v) in enumerate(zip(x, y)): walk(u, v, f'{p}[{i}]')
+        elif x != y: diffs.append(f'{p}: {x!r} != {y!r}')
+        else: same[0] += 1
+    walk(A, B, '')
+    if added: print(f'only in {b.name} (new records, not compared): ' + ', '.join(sorted(set(added))))
+    if removed: print(f'only in {a.name}: ' + ', '.join(sorted(set(removed))))
+    print('\n'.join(diffs[:40]) if diffs else f'identical: {same[0]} values agree between {a} and {b}')
+    return 1 if diffs or removed else 0
+
+if __name__ == '__main__':
+    if sys.argv[1] == '--compare': sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
+    dest = Path(sys.argv[1]); dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        res = dict(tiny=train(d / 'tiny', '--preset', 'tiny'), cpu=train(d / 'cpu', '--epochs', '2'),
+                   benchmark=benchmark(d / 'synth'))
+    dest.write_text(json.dumps(res, indent=1))
+    print(f'wrote {dest}')
