@@ -14,12 +14,13 @@ from .text import Tokenizer
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader, few_shot_pairs
 from .features import ImageBackbone, cached_features
 from .model import MedRAT, MedRATConfig, ABLATIONS
-from .learner import TrainConfig, fit_medrat, generate_reports, unwrap
+from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
 
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'detail_metrics',
            'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config', 'score_reports', 'baseline_reports',
-           'main_table', 'detail_table', 'findings', 'results_markdown', 'run_benchmark']
+           'main_table', 'detail_table', 'findings', 'results_markdown', 'run_benchmark', 'run_benchmark_seeds',
+           'seeds_table']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -182,13 +183,18 @@ def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_di
     learn = fit_medrat(model, tdl, vdl, scale_train_config(st), run_dir, valid_images=data.val_images, resume=False,
                        device=default(device, default_device()), progress=progress)
     t_train, ck = time.time() - t0, learn.checkpoint
+    from medrat.experiments import plot_history
+    plot_history(ck.history, run_dir / 'learning_curves.png', title=f'{name}, seed {seed}')
     model = unwrap(learn.model).model.eval()
     t0 = time.time()
     hyps = generate_reports(model, data.test_images.x, tok, bs=64, beam_size=st['beam'], max_len=st['max_tokens'])
-    return dict(hyps=hyps, n_params=sum(p.numel() for p in model.parameters()), n_pairs=len(pair_idx),
+    t_gen, t0 = time.time() - t0, time.time()
+    ae = autoencode_reports(model, list(data.bench['test'].reports), tok, bs=64, max_len=st['max_tokens'])   # report in, report out
+    return dict(hyps=hyps, autoencoded=ae, n_params=sum(p.numel() for p in model.parameters()), n_pairs=len(pair_idx),
                 model_overrides=spec['model'], monitor=st['monitor'], best=ck.best, best_epoch=ck.best_epoch, steps=learn.train_iter,
                 history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
-                seconds=dict(train=t_train, generate=time.time() - t0))
+                convergence=convergence(ck.history, st['monitor'], len(tdl)),
+                seconds=dict(train=t_train, generate=t_gen, autoencode=time.time() - t0))
 
 # %% ../nbs/12a_benchmark.ipynb #60fd0644
 def score_reports(hyps, test, n_boot: int = 1000, seed: int = 0, meteor: bool = True) -> dict:
@@ -225,9 +231,18 @@ def _methods(results: dict) -> dict:
     if CEILING in results.get('baselines', {}): m[CEILING] = results['baselines'][CEILING]
     return m
 
+def _run_facts(results: dict, name: str, digits: int = 3) -> list:
+    "Distinct reports, the decoder's health (test reports auto-encoded, CE micro-F1) and the convergence verdict of a config."
+    c = results.get('configs', {}).get(name)
+    if c is None: return ['–', '–', '–']
+    h, conv = c.get('health', {}).get('micro', {}), c.get('convergence')
+    verdict = '–' if conv is None else ('stopped improving' if conv['converged'] else 'NOT converged') + f" (best epoch {conv['best_epoch']} of {conv['epochs_run']})"
+    return [str(c.get('distinct_reports', '–')), _f(h.get('f1'), digits), verdict]
+
 def main_table(results: dict, digits: int = 3) -> str:
-    "Markdown: one row per method; NLG, CE micro/macro F1 (95% CI), detail accuracy micro and if-stated (95% CI)."
-    head = ['method', 'BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CE micro F1', 'CE macro F1', 'detail acc.', 'detail acc. if stated']
+    "Markdown: one row per method; NLG, CE micro/macro F1 (95% CI), detail accuracy micro and if-stated (95% CI), health, convergence."
+    head = ['method', 'BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CE micro F1', 'CE macro F1', 'detail acc.', 'detail acc. if stated',
+            'distinct reports', 'health: reports auto-encoded, CE micro F1', 'selection score']
     rows = []
     for name, r in _methods(results).items():
         nlg, ce, de = r.get('nlg', {}), r.get('ce', {}), r.get('detail', {})
@@ -235,7 +250,7 @@ def main_table(results: dict, digits: int = 3) -> str:
         cell = lambda d, k: _f(d.get(k), digits) + (f" ({_f(d.get(k + '_lo'), digits)}–{_f(d.get(k + '_hi'), digits)})" if d.get(k + '_lo') is not None else '')
         rows.append([name] + [_f(nlg.get(k), digits) for k in ('BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L')]
                     + [cell(mi, 'f1'), cell(ma, 'f1'), _ci(de.get('micro', {}), 'accuracy', digits),
-                       _ci(de.get('micro_if_stated', {}), 'accuracy', digits)])
+                       _ci(de.get('micro_if_stated', {}), 'accuracy', digits)] + _run_facts(results, name, digits))
     return markdown_table(head, rows)
 
 def detail_table(results: dict, digits: int = 2) -> str:
@@ -348,8 +363,11 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         for name in names:
             t0 = time.time()
             r = train_config(data, name, st, seed, out / 'configs' / slug(name), device, progress)
-            texts[name] = r.pop('hyps')
+            texts[name], ae = r.pop('hyps'), r.pop('autoencoded')
             r['metrics'] = score(texts[name])
+            r['distinct_reports'] = len(set(texts[name]))
+            from medrat.evaluation import evaluate_reports       # the decoder's health: the test REPORTS auto-encoded
+            r['health'] = evaluate_reports(ae, true_labels=test.labels, n_boot=st['n_boot'], seed=seed)['ce']
             r['seconds']['total'] = time.time() - t0
             res['configs'][name] = r
             save()
@@ -368,3 +386,42 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         Path(publish).parent.mkdir(parents=True, exist_ok=True)
         Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
     return res
+
+# %% ../nbs/12a_benchmark.ipynb #1258bfb5
+def run_benchmark_seeds(out_dir='runs/synth', # one sub-folder per seed, and the summary results.json
+                        seeds=(0,),           # the seeds (an int N means 0..N-1)
+                        **kw,                 # `run_benchmark` arguments (scale, configs, publish, overrides ...)
+                       ) -> dict:             # dict(seeds, configs: name -> seed -> numbers, baselines: name -> seed -> numbers)
+    "The benchmark at several seeds, with a per-config, per-seed summary of the numbers a comparison needs."
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds: raise DataError('run_benchmark_seeds: no seeds given')
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    def facts(m, c=None):
+        ce, de = m['ce'], m['detail']['micro']
+        f = dict(ce_micro_f1=ce['micro']['f1'], ce_micro_f1_lo=ce['micro']['f1_lo'], ce_micro_f1_hi=ce['micro']['f1_hi'],
+                 ce_macro_f1=ce['macro']['f1'], ce_macro_f1_lo=ce['macro']['f1_lo'], ce_macro_f1_hi=ce['macro']['f1_hi'],
+                 detail_accuracy=de['accuracy'])
+        if c: f.update(health_ce_micro_f1=c.get('health', {}).get('micro', {}).get('f1'), distinct_reports=c.get('distinct_reports'),
+                       steps=c.get('steps'), converged=(c.get('convergence') or {}).get('converged'),
+                       wall_s=c.get('seconds', {}).get('total'))
+        return f
+    summary = dict(seeds=seeds, configs={}, baselines={}, runs={})
+    for s in seeds:
+        r = run_benchmark(out / f'seed-{s}', seed=s, **kw)
+        summary['runs'][s] = str(out / f'seed-{s}' / 'results.json')
+        for name, c in r['configs'].items(): summary['configs'].setdefault(name, {})[s] = facts(c['metrics'], c)
+        for name, b in r['baselines'].items(): summary['baselines'].setdefault(name, {})[s] = facts(b)
+        (out / 'results.json').write_text(json.dumps(jsonable(summary), indent=1))
+    return json.loads((out / 'results.json').read_text())
+
+def seeds_table(summary: dict, # `run_benchmark_seeds` output (or its results.json)
+                key: str = 'ce_micro_f1', digits: int = 3) -> str:
+    "Markdown: one row per method, one column per seed and the mean over seeds, of one number (default CE micro-F1)."
+    seeds = [str(s) for s in summary['seeds']]
+    rows = []
+    for part in ('baselines', 'configs'):
+        for name, per in summary[part].items():
+            v = [per.get(s, per.get(int(s), {})).get(key) for s in seeds]
+            ok = [x for x in v if x is not None]
+            rows.append([name] + [_f(x, digits) for x in v] + [_f(float(np.mean(ok)) if ok else None, digits)])
+    return markdown_table(['method'] + [f'seed {s}' for s in seeds] + ['mean'], rows)

@@ -305,17 +305,33 @@ def _underscore(arg: str) -> str:
     k, eq, v = arg.partition('=')
     return '--' + k[2:].replace('-', '_') + eq + v
 
+def _seeds(v: str) -> list:
+    "--seeds: N (seeds 0..N-1) or a comma-separated list of seeds."
+    try: seeds = list(range(int(v))) if ',' not in v else [int(x) for x in v.split(',') if x.strip()]
+    except ValueError: raise DataError(f"--seeds {v!r}: give a number of seeds (3) or a list (0,4,7)") from None
+    if not seeds: raise DataError(f"--seeds {v!r}: no seed given")
+    for x in seeds: _seed(x)
+    return seeds
+
 def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchmark
-                  scale: str='small',        # 'tiny' (smoke test), 'small' (CPU, ~25 min), 'large' (GPU)
+                  scale: str='small',        # 'tiny' (smoke test), 'small' (CPU), 'large' (GPU)
                   seed: int=0,               # seed of the generated data and of training
+                  configs: str=None,         # comma-separated configurations (`medrat.model.ABLATIONS` names, 'few-shot (1% paired)'); default: the benchmark's list
+                  seeds: str=None,           # several seeds: N (0..N-1) or a list (0,4,7); each in OUT/seed-S, a summary in OUT/results.json
                   publish: str=None):        # also write the results markdown here (e.g. results/synth-benchmark.md)
-    "Run the controlled benchmark on GENERATED radiographs and reports (chapter 10a): every config and baseline."
-    from medrat.benchmark import SCALES, run_benchmark, results_markdown
+    "Run the controlled benchmark on GENERATED radiographs and reports (chapter 12a): configurations and baselines."
+    from medrat.benchmark import SCALES, run_benchmark, run_benchmark_seeds, results_markdown, seeds_table, config_spec
     _choice('scale', scale, list(SCALES)); _seed(seed); _output_dir('out', out)
+    names = None if configs is None else [c.strip() for c in configs.split(',') if c.strip()]
+    for c in names or []: config_spec(c)                          # an unknown name is refused before any work
     if publish:
         if Path(publish).is_dir(): raise DataError(f"--publish {publish}: is a folder; give a file name")
         _output_dir('publish', Path(publish).parent)
-    res = run_benchmark(out, scale=scale, seed=seed, publish=publish, progress=True)
+    if seeds is not None:
+        res = run_benchmark_seeds(out, _seeds(seeds), scale=scale, configs=names, progress=True)
+        print(seeds_table(res)); print(); print(seeds_table(res, 'health_ce_micro_f1'))
+        return
+    res = run_benchmark(out, scale=scale, seed=seed, configs=names, publish=publish, progress=True)
     print(results_markdown(res))
 
 COMMANDS = {'train': cmd_train, 'benchmark': cmd_benchmark, 'generate': cmd_generate, 'evaluate': cmd_evaluate, 'data-summary': cmd_data_summary}

@@ -45,6 +45,10 @@ def test_json_has_every_config_and_baseline(tiny_runs):
         assert r['ce']['micro']['f1_lo'] <= r['ce']['micro']['f1'] <= r['ce']['micro']['f1_hi']
     assert a['configs']['few-shot (1% paired)']['n_pairs'] == 1 and a['configs']['MedRAT (full)']['n_pairs'] == 0
     assert a['configs']['no memory']['model_overrides'] == {'use_memory': False}
+    for c in a['configs'].values():                     # every config: the decoder's health, distinct reports, convergence
+        assert 0 <= c['health']['micro']['f1'] <= 1 and 1 <= c['distinct_reports'] <= SCALES['tiny']['n_test']
+        assert c['convergence']['epochs_run'] == len(c['history']) and c['steps'] == len(c['history']) * 5
+        assert c['convergence']['converged'] is False    # one epoch is no evidence of convergence
     assert {'total', 'features'} <= set(a['wall_time_s']) and 'cpu_count' in a['machine']
 
 

@@ -1,0 +1,95 @@
+"""How fast is a training step and a decoded report, per preset, on this hardware?
+
+    python tools/speed.py                       # tiny, cpu and paper presets on the default device
+    python tools/speed.py --presets cpu --steps 5 --batch 32
+
+For each preset it prints: ms per training step over cached features (forward + backward + Adam, N images + N
+reports), ms per step with the trainable backbone (pictures through the CNN, fine-tuning), ms per decoded image
+(greedy and beam 3, 100 tokens), the peak memory of the process (CUDA: allocated; CPU: resident set), and the achieved
+GFLOP/s of the cached-feature step (FLOPs counted by torch's FlopCounterMode) beside a plain matmul timed in the same
+run, so the ratio says how much of the machine the step uses. Speeds are only comparable within one run.
+"""
+import argparse, resource, time
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from medrat.core import default_device
+from medrat.model import MedRAT, MedRATConfig
+from medrat.learner import TrainConfig, medrat_opt
+from medrat.features import FEATURE_DIMS
+
+def peak_mb(dev) -> float:
+    if dev.type == 'cuda': return torch.cuda.max_memory_allocated(dev) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10          # Linux: kB
+
+def timed(fn, steps: int, dev) -> float:
+    "Mean seconds of fn() over `steps` calls after one warm-up call."
+    fn()
+    if dev.type == 'cuda': torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    for _ in range(steps): fn()
+    if dev.type == 'cuda': torch.cuda.synchronize(dev)
+    return (time.perf_counter() - t0) / steps
+
+def matmul_gflops(dev, n: int = 1024, steps: int = 10) -> float:
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    return 2 * n ** 3 / timed(lambda: a @ b, steps, dev) / 1e9
+
+def batch(cfg: MedRATConfig, bs: int, n_patches: int, T: int, dev, pictures: int | None = None):
+    "Random inputs of the preset's shapes: features (or pictures), token ids, labels."
+    x = (torch.rand(bs, 1, pictures, pictures, device=dev) if pictures else torch.randn(bs, n_patches, cfg.feat_dim, device=dev))
+    tok = torch.randint(3, cfg.vocab_size, (bs, T), device=dev); tok[:, 0] = cfg.bos_id; tok[:, -1] = cfg.eos_id
+    y = (torch.rand(bs, cfg.n_labels, device=dev) < .2).float()
+    return x, tok, y
+
+def step_fn(model, opt, x, tok, y):
+    def step():
+        out = model(x, tok, x_aug=x, tokens_aug=tok)
+        loss, _ = model.loss(out, tok, y, y)
+        opt.zero_grad(); loss.backward(); opt.step()
+    return step
+
+def preset(name: str, bs: int, steps: int, dev, vocab: int = 1000, T: int = 60) -> dict:
+    tc = getattr(TrainConfig, name)()
+    size = tc.img_size
+    n_patches = (-(-size // 32)) ** 2
+    mc = getattr(MedRATConfig, tc.model_preset)(vocab, backbone=None, feat_dim=FEATURE_DIMS[tc.backbone], max_len=100)
+    torch.manual_seed(0)
+    model = MedRAT(mc).to(dev).train()
+    opt = medrat_opt(list(model.parameters()), lr=tc.lr)
+    x, tok, y = batch(mc, bs, n_patches, T, dev)
+    step = step_fn(model, opt, x, tok, y)
+    with FlopCounterMode(display=False) as fc: step()
+    flops = fc.get_total_flops()
+    t_step = timed(step, steps, dev)
+    res = dict(preset=name, batch=bs, patches=n_patches, step_ms=1e3 * t_step, step_gflops=flops / t_step / 1e9)
+    model.eval()
+    xs = x[:4]
+    res['greedy_ms_per_image'] = 1e3 * timed(lambda: model.generate(xs, beam_size=1, max_len=100), 1, dev) / len(xs)
+    res['beam3_ms_per_image'] = 1e3 * timed(lambda: model.generate(xs, beam_size=3, max_len=100), 1, dev) / len(xs)
+    # the trainable backbone: pictures through the CNN (the paper's fine-tuning), a small batch
+    bb_bs = min(bs, 4 if dev.type == 'cpu' else bs)
+    mb = MedRAT(getattr(MedRATConfig, tc.model_preset)(vocab, backbone=tc.backbone, pretrained=False, feat_dim=FEATURE_DIMS[tc.backbone],
+                                                        max_len=100)).to(dev).train()
+    xb, tb, yb = batch(mb.cfg, bb_bs, n_patches, T, dev, pictures=size)
+    ob = medrat_opt(list(mb.parameters()), lr=tc.lr)
+    res['backbone'] = tc.backbone; res['backbone_batch'] = bb_bs
+    res['backbone_step_ms'] = 1e3 * timed(step_fn(mb, ob, xb, tb, yb), max(1, steps // 2), dev)
+    res['peak_mb'] = peak_mb(dev)
+    return res
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], allow_abbrev=False)
+    p.add_argument('--presets', default='tiny,cpu,paper'); p.add_argument('--batch', type=int, default=32)
+    p.add_argument('--steps', type=int, default=3); p.add_argument('--device', default=None)
+    a = p.parse_args()
+    dev = torch.device(a.device) if a.device else default_device()
+    mm = matmul_gflops(dev)
+    print(f'device {dev}, torch threads {torch.get_num_threads()}; a 1024 x 1024 matmul runs at {mm:.1f} GFLOP/s')
+    cols = ['preset', 'batch', 'patches', 'step_ms', 'step_gflops', 'greedy_ms_per_image', 'beam3_ms_per_image',
+            'backbone', 'backbone_batch', 'backbone_step_ms', 'peak_mb']
+    print('| ' + ' | '.join(cols) + ' | share of matmul rate |')
+    print('|' + '---|' * (len(cols) + 1))
+    for name in a.presets.split(','):
+        r = preset(name.strip(), a.batch, a.steps, dev)
+        print('| ' + ' | '.join(f'{r[c]:.1f}' if isinstance(r[c], float) else str(r[c]) for c in cols)
+              + f' | {r["step_gflops"] / mm:.0%} |', flush=True)
