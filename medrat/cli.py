@@ -120,8 +120,8 @@ def generate_for_images(images,              # image file paths
         if run['model'].backbone is None:                         # frozen backbone: its features, as in training
             x = image_features(arrays, run['backbone'], run['img_size'], run['src_size'])
         else:                                                     # fine-tuned: the model reads the pictures itself
-            x = torch.nn.functional.interpolate(torch.as_tensor(np.stack(arrays)).float()[:, None], size=run['img_size'],
-                                                mode='bilinear', align_corners=False, antialias=True).clamp(0, 1)
+            from medrat.features import resize_images
+            x = resize_images(arrays, run['img_size'])
         reports = generate_reports(run['model'], x, run['tokenizer'], beam_size=beam_size)
         pos = label_texts(reports)
     df = pd.DataFrame(dict(image=[str(p) for p in ok], report=reports,
