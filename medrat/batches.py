@@ -13,7 +13,7 @@ from .text import clean_report, shuffle_sentences, pad_tokens
 
 # %% auto #0
 __all__ = ['IMAGE_STREAM', 'REPORT_STREAM', 'PAIRED_STREAM', 'VIEW_STREAM', 'epoch_order', 'few_shot_pairs', 'view_seed',
-           'ImageSet', 'ReportSet', 'PairSet', 'UnpairedLoader']
+           'is_lazy', 'ImageSet', 'ReportSet', 'PairSet', 'UnpairedLoader']
 
 # %% ../nbs/01c_batches.ipynb #d374e27b
 IMAGE_STREAM, REPORT_STREAM, PAIRED_STREAM, VIEW_STREAM = 0, 1, 2, 10
@@ -58,21 +58,26 @@ def view_seed(seed: int, a: int, b: int) -> int:
     "The torch seed of one augmented view: a function of (run seed, a, b) only, e.g. (epoch, position) or (image, view)."
     return (int(seed) * 1_000_003 + int(a) * 1_009 + int(b)) % 2**63
 
+def is_lazy(x) -> bool:
+    "True for inputs read from disk on demand (`medrat.streaming.ImageFiles`, `FeatureStore` views), not held in memory."
+    return getattr(x, 'lazy', False)
+
 class ImageSet:
     "Image inputs (cached features, or pictures augmented on the fly) with labels and label mask (unknown classes stored as 0)."
     def __init__(self,
-                 x,                      # (N, n, C) cached features (fp16 / fp32), or (N, 1, H, W) pictures in [0, 1]
+                 x,                      # (N, n, C) cached features (fp16 / fp32), or (N, 1, H, W) pictures in [0, 1],
+                                         # in memory or read from disk on demand (`is_lazy`)
                  labels,                 # (N, 14) 0/1 labels
                  mask=None,              # (N, 14) or (14,) bool, True where the source defines the class; None: all
-                 aug=None,               # (N, K, *x.shape[1:]) K cached second views, or None
+                 aug=None,               # (N, K, *x.shape[1:]) K cached second views (in memory or on disk), or None
                  ids=None,               # N ids (for reports and embeddings)
                  augment=None,           # callable (1, H, W) -> (1, H, W): a fresh second view per sample (pictures)
                  seed: int = 9153,       # seed of `augment`'s draws
                 ):
-        self.x = torch.as_tensor(x)
+        self.x = x if is_lazy(x) else torch.as_tensor(x)
         n = len(self.x)
-        self.aug = torch.as_tensor(aug) if exists(aug) else None
-        if exists(self.aug) and (len(self.aug) != n or self.aug.shape[2:] != self.x.shape[1:]):
+        self.aug = None if aug is None else aug if is_lazy(aug) else torch.as_tensor(aug)
+        if exists(self.aug) and (len(self.aug) != n or tuple(self.aug.shape[2:]) != tuple(self.x.shape[1:])):
             raise DataError(f'ImageSet: aug has shape {tuple(self.aug.shape)}, expected ({n}, K, *{tuple(self.x.shape[1:])})')
         if exists(self.aug) and exists(augment): raise DataError('ImageSet: give cached views (aug) or augment, not both')
         self.labels, self.mask = _labels_and_mask(labels, mask, n, 'ImageSet')
@@ -84,7 +89,8 @@ class ImageSet:
     def subset(self, idx) -> ImageSet:
         "The rows `idx` (with their cached views), e.g. the few-shot pairs' images."
         idx = np.asarray(idx)
-        return ImageSet(self.x[idx], self.labels[idx], self.mask[idx], None if self.aug is None else self.aug[idx],
+        take = lambda a: None if a is None else a.subset(idx) if is_lazy(a) else a[idx]
+        return ImageSet(take(self.x), self.labels[idx], self.mask[idx], take(self.aug),
                         [self.ids[i] for i in idx], self.augment, self.seed)
     def second_views(self, idx, views, epoch: int = 0, pos=None) -> torch.Tensor:
         "Second views of rows `idx`: cached view `views[i]`, a fresh `augment` draw seeded by (seed, epoch, pos), or a copy."
@@ -98,7 +104,8 @@ class ImageSet:
                 out.append(self.augment(self.x[i].float()).clamp(0, 1))
         return torch.stack(out)
     def __repr__(self):
-        return f'ImageSet(n={len(self)}, x={tuple(self.x.shape)}, K={self.k}{", augment on the fly" if self.augment else ""})'
+        return (f'ImageSet(n={len(self)}, x={tuple(self.x.shape)}, K={self.k}{", read from disk" if is_lazy(self.x) else ""}'
+                f'{", augment on the fly" if self.augment else ""})')
 
 class ReportSet:
     "Reports (cleaned once, R2Gen style) with labels and label mask, tokenised by the loader."
@@ -140,8 +147,10 @@ class UnpairedLoader:
                  pairs: PairSet | None = None,  # optional paired stream (few-shot)
                  pair_bs: int = 0,           # paired samples per step
                  rank: int = 0, world_size: int = 1,  # this process's share of every global batch (DDP)
+                 num_workers: int = 0,       # worker processes that build whole batches (read, augment, tokenise); 0: in-process
+                 pin_memory: bool = False,   # page-locked batches, copied to a GPU with non_blocking=True
                  device=None):
-        store_attr('images,reports,tokenizer,bs,seed,shuffle,pairs,pair_bs,rank,world_size')
+        store_attr('images,reports,tokenizer,bs,seed,shuffle,pairs,pair_bs,rank,world_size,num_workers,pin_memory')
         if bs % world_size: raise ValueError(f'bs={bs} must be a multiple of world_size={world_size}')
         if pair_bs and not (exists(pairs) and len(pairs)): raise ValueError('pair_bs > 0 needs a non-empty `pairs`')
         ni, nr = len(images), len(reports)
@@ -149,10 +158,13 @@ class UnpairedLoader:
         n = {'max': max(ni, nr), 'images': ni, 'reports': nr}.get(epoch_len, epoch_len)
         self.n_batches = math.ceil(n / bs) if shuffle else math.ceil(max(ni, nr) / bs)
         self.n = n if shuffle else max(ni, nr)      # samples per epoch (last batch partial when not shuffled)
-        self.epoch, self.device = 0, default(device, torch.device('cpu'))
+        self.epoch, self.device, self.skip = 0, default(device, torch.device('cpu')), 0
         self._tok = [tokenizer.encode(t) for t in reports.texts]
     def __len__(self): return self.n_batches
     def to(self, device): self.device = torch.device(device); return self
+    def resume_at(self, epoch: int, batch: int):
+        "The next iteration replays `epoch` from its batch `batch` (a checkpoint taken in the middle of an epoch)."
+        self.epoch, self.skip = epoch, batch
 
     def epoch_plan(self, epoch: int) -> dict:
         "Global image/report/view indices of every sample of `epoch` (all ranks)."
@@ -165,14 +177,28 @@ class UnpairedLoader:
               if self.pair_bs else None)
         return dict(img=ii, rep=rr, view=vv, pair=pp)
 
+    def batch(self, plan, e: int, b: int) -> dict:
+        "Batch `b` of epoch `e` (this rank's share): a function of (seed, e, b) only, so any process may build it."
+        pos = np.arange(b * self.bs, min((b + 1) * self.bs, len(plan['img'])))[self.rank::self.world_size]
+        pb = (plan['pair'][b * self.pair_bs:(b + 1) * self.pair_bs][self.rank::self.world_size] if self.pair_bs else None)
+        return self.collate(plan, pos, e, pb)
+
     def __iter__(self):
         e = self.epoch if self.shuffle else 0
         if self.shuffle: self.epoch += 1
+        start, self.skip = self.skip, 0
         plan = self.epoch_plan(e)
-        for b in range(self.n_batches):
-            pos = np.arange(b * self.bs, min((b + 1) * self.bs, len(plan['img'])))[self.rank::self.world_size]
-            pb = (plan['pair'][b * self.pair_bs:(b + 1) * self.pair_bs][self.rank::self.world_size] if self.pair_bs else None)
-            yield (batch := self.collate(plan, pos, e, pb)), batch
+        todo = range(start, self.n_batches)
+        if self.num_workers:                       # workers build whole batches; the order stays 0, 1, 2, ...
+            batches = torch.utils.data.DataLoader(_EpochBatches(self, plan, e), batch_size=None, sampler=todo,
+                                                  num_workers=self.num_workers, pin_memory=self.pin_memory)
+        else: batches = (self.batch(plan, e, b) for b in todo)
+        cuda = self.device.type == 'cuda'
+        for batch in batches:
+            if cuda:
+                if self.pin_memory and not self.num_workers: batch = {k: v.pin_memory() for k, v in batch.items()}
+                batch = {k: v.to(self.device, non_blocking=self.pin_memory) for k, v in batch.items()}
+            yield batch, batch
 
     def _shuffled(self, text, e, p):
         return shuffle_sentences(text, random.Random(f'{self.seed}|{e}|{p}'))
@@ -191,3 +217,9 @@ class UnpairedLoader:
             b['x_pair'] = self.pairs.images.x[pair_idx].float()
             b['tokens_pair'] = pad_tokens([tk.encode(self.pairs.texts[i]) for i in pair_idx], tk.pad_id)
         return b
+
+class _EpochBatches(torch.utils.data.Dataset):
+    "Batch b of one epoch's plan, for a torch `DataLoader` whose workers build batches (index b -> batch dict)."
+    def __init__(self, loader: UnpairedLoader, plan: dict, epoch: int): self.loader, self.plan, self.epoch = loader, plan, epoch
+    def __len__(self): return self.loader.n_batches
+    def __getitem__(self, b: int) -> dict: return self.loader.batch(self.plan, self.epoch, b)

@@ -8,9 +8,10 @@ import argparse, difflib, json, re, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import anno_parser, Param, store_true
-from .core import CHEXPERT_LABELS, DataError, binarize_u_zeros, default
+from .core import CHEXPERT_LABELS, DataError, binarize_u_zeros, default, exists
 from .data import DataWarning, load_image, r2gen_split
 from .model import MedRAT
+from .features import PretrainedWeightsError
 from .text import Tokenizer
 
 # %% auto #0
@@ -234,24 +235,55 @@ def cmd_data_summary():
     from medrat.data import data_summary
     print(data_summary())
 
-def cmd_train(out: str='runs/nih-iu',   # run folder (checkpoint, reports, metrics, embeddings)
+def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or runs/own-data with sources)
               preset: str='cpu',         # 'tiny' (seconds), 'cpu' (about 15 min on 2 cores), 'paper' (GPU)
+              images: str=None,          # image source: nih | chexpert:CSV | mimic:ROOT | iu:IMAGES_DIR (default: the bundled run)
+              reports: str=None,         # report source: iu | mimic:ROOT
+              test: Param("paired test sources (mimic:ROOT, iu:IMAGES_DIR), each scored on its test split", str, nargs='+')=None,
+              val: str=None,             # paired validation source (default: the image source's validation split)
+              reports_root: str=None,    # folder of the MIMIC-CXR report .txt files, when not under the MIMIC root
+              frontal_only: store_true=False,  # train on frontal (PA/AP) images only
+              monitor: str=None,         # model selection: valid_ce_f1 (the preset's), valid_bleu4 (the released code's; needs --val), valid_loss
               epochs: int=None,          # override the preset's number of epochs (at least 1)
               seed: int=9153,            # seed of everything (the released code's)
               fresh: store_true=False,   # start over instead of resuming an interrupted run in `out`
               limit: int=None,           # debug: at most this many images per split (at least 1)
               threads: int=None,         # torch threads on a CPU (default: torch's; small models are often faster on 1)
+              workers: int=None,         # data-loader processes (reading pictures, views); default the preset's (0)
+              amp: str=None,             # mixed precision: bf16 | fp16 (GPU)
+              save_every: int=None,      # also save the resume state every this many optimiser steps
+              compile: str=None,         # torch.compile backend (e.g. inductor)
+              channels_last: store_true=False,  # the CNN in channels-last memory format (GPU)
               quiet: store_true=False):  # no progress bars
-    "Train experiment 1: NIH ChestX-ray14 images -> IU X-ray reports with zero pairs; evaluate against baselines."
-    from medrat.learner import PRESETS
-    from medrat.experiments import train_experiment
-    _choice('preset', preset, PRESETS)
+    "Train unpaired and evaluate against baselines: the bundled NIH -> IU X-ray run, or --images/--reports/--test sources."
+    from medrat.learner import PRESETS, AMP_MODES
+    from medrat.sources import parse_source
+    _choice('preset', preset, PRESETS); _choice('amp', amp, AMP_MODES)
     _at_least('epochs', epochs); _at_least('limit', limit); _at_least('threads', threads); _seed(seed)
+    _at_least('workers', workers, lo=0); _at_least('save_every', save_every)
+    own = any(exists(v) for v in (images, reports, test, val))
+    out = default(out, 'runs/own-data' if own else 'runs/nih-iu')
     _output_dir('out', out)                                       # all of it before anything is created
-    res = train_experiment(out_dir=out, preset=preset, epochs=epochs, seed=seed, resume=not fresh, limit=limit,
-                           threads=threads, progress=not quiet)
-    print(res['table'])
-    print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
+    if exists(monitor): _choice('monitor', monitor, ('valid_ce_f1', 'valid_bleu4', 'valid_loss'))
+    kw = {k: v for k, v in dict(workers=workers, amp=amp, save_every=save_every, compile=compile, monitor=monitor).items() if exists(v)}
+    if channels_last: kw['channels_last'] = True
+    if not own:
+        from medrat.experiments import train_experiment
+        res = train_experiment(out_dir=out, preset=preset, epochs=epochs, seed=seed, resume=not fresh, limit=limit,
+                               threads=threads, progress=not quiet, **kw)
+        print(res['table'])
+        print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
+        return
+    srcs = dict(images=parse_source(default(images, 'nih'), 'images'), reports=parse_source(default(reports, 'iu'), 'reports'),
+                test=[parse_source(t, 'test') for t in test or []], val=parse_source(val, 'val') if exists(val) else None)
+    if exists(reports_root) and not Path(reports_root).is_dir(): raise DataError(f"--reports-root {reports_root}: folder not found")
+    from medrat.own_data import train_on_sources
+    if exists(threads): torch.set_num_threads(threads)
+    res = train_on_sources(srcs['images'], srcs['reports'], test=srcs['test'], val=srcs['val'], out_dir=out, preset=preset,
+                           epochs=epochs, seed=seed, resume=not fresh, reports_root=reports_root, frontal_only=frontal_only,
+                           limit=limit, progress=not quiet, **kw)
+    print(res['tables'] or 'no --test source: nothing scored')
+    print(f"\nrun folder: {out} (model.pth, results.json, results.md, test_reports_*.csv)")
 
 def cmd_generate(images: Param("image files", str, nargs='+'),
                  run: str='runs/nih-iu',  # run folder with model.pth
@@ -374,8 +406,8 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings(prog, warnings.showwarning)
         try: return fn(**{k: v for k, v in vars(args).items() if k != 'pdb' and k != 'xtra'})
-        except (DataError, OSError) as e:
-            print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(2)
+        except (DataError, OSError, PretrainedWeightsError) as e:
+            print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
         except KeyboardInterrupt:
             again = '' if cmd != 'train' else ('; rerun it without --fresh to resume' if args.fresh else '; rerun the same command to resume')
             print(f"\n{prog}: interrupted{again}", file=sys.stderr)

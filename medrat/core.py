@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['CHEXPERT_LABELS', 'N_LABELS', 'binarize_u_zeros', 'exists', 'default', 'set_seed', 'default_device', 'pkg_data',
-           'DataError', 'jsonable', 'slug', 'markdown_table']
+__all__ = ['CHEXPERT_LABELS', 'N_LABELS', 'UNCERTAIN_POLICIES', 'binarize_u_zeros', 'binarize_u_ones', 'exists', 'default',
+           'set_seed', 'default_device', 'pkg_data', 'DataError', 'jsonable', 'slug', 'markdown_table']
 
 # %% ../nbs/00_core.ipynb #8cc44767
 CHEXPERT_LABELS = ['No Finding', 'Enlarged Cardiomediastinum', 'Cardiomegaly', 'Lung Lesion', 'Lung Opacity',
@@ -24,6 +24,13 @@ def binarize_u_zeros(labels) -> np.ndarray:
     "CheXpert labels (1 pos, 0 neg, -1 uncertain, nan blank) -> float32 0/1 with only 1 positive (U-Zeros)."
     a = np.asarray(labels, dtype=np.float32)
     return np.where(a == 1, 1.0, 0.0).astype(np.float32)
+
+def binarize_u_ones(labels) -> np.ndarray:
+    "CheXpert labels -> float32 0/1 with positive and uncertain as 1 (U-Ones); blank and 0 are 0."
+    a = np.asarray(labels, dtype=np.float32)
+    return np.where((a == 1) | (a == -1), 1.0, 0.0).astype(np.float32)
+
+UNCERTAIN_POLICIES = {'u_zeros': binarize_u_zeros, 'u_ones': binarize_u_ones}   # how -1 (uncertain) is read
 
 # %% ../nbs/00_core.ipynb #a98937fb
 def exists(x) -> bool:

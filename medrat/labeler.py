@@ -253,22 +253,25 @@ def label_reports(texts, # sequence of report strings (list, tuple, pandas Serie
 # %% ../nbs/01a_labeler.ipynb #cb890da3
 def label_texts(texts,          # report strings
                 cache_dir=None, # folder for a cache file (None: compute, do not store)
-               ) -> np.ndarray: # (n, 14) float32 0/1 (U-Zeros: only a positive mention is 1)
-    "Label reports with `label_reports` and binarise them with U-Zeros; cached under `cache_dir` when given."
+                policy: str = 'u_zeros', # 'u_zeros' (only a positive mention is 1), 'u_ones' (uncertain too) or 'raw'
+               ) -> np.ndarray: # (n, 14) float32: 0/1, or for 'raw' 1 / 0 / -1 uncertain / nan not mentioned
+    "Label reports with `label_reports` and binarise them by `policy` (U-Zeros by default); cached under `cache_dir` when given."
     import hashlib
     from pathlib import Path
-    from medrat.core import binarize_u_zeros
+    from medrat.core import UNCERTAIN_POLICIES
+    if policy not in (*UNCERTAIN_POLICIES, 'raw'): raise DataError(f"label_texts: policy={policy!r}; expected 'u_zeros', 'u_ones' or 'raw'")
     texts = list(texts)
     f = None
     if cache_dir is not None:
         h = hashlib.sha1(b'labels')
         for t in texts: h.update(repr(t).encode())
         h.update(Path(__file__).read_bytes() if '__file__' in globals() else b'')
-        f = Path(cache_dir) / f'labels-{h.hexdigest()[:20]}.npy'
+        f = Path(cache_dir) / f'labels-{"" if policy == "u_zeros" else policy + "-"}{h.hexdigest()[:20]}.npy'
         if f.exists():
             try: return np.load(f)
             except Exception: pass                         # damaged: relabel and overwrite
-    y = binarize_u_zeros(label_reports(texts))
+    y = label_reports(texts).astype(np.float32)
+    if policy != 'raw': y = UNCERTAIN_POLICIES[policy](y)
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
         tmp = f.with_name(f.stem + '.tmp.npy'); np.save(tmp, y); tmp.replace(f)

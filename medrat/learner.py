@@ -23,6 +23,8 @@ with warnings.catch_warnings():   # fastai's layers call torch.jit.script at imp
     from fastai.callback.progress import ProgressCallback
     from fastai.data.core import DataLoaders
     from fastai.optimizer import OptimWrapper
+    from fastai.callback.fp16 import MixedPrecision
+    from fastai.callback.fp16 import MixedPrecision
 from .core import N_LABELS, exists, default, set_seed, default_device
 from .text import pad_tokens
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader
@@ -30,9 +32,9 @@ from .labeler import label_texts
 from .model import MedRAT, MedRATConfig
 
 # %% auto #0
-__all__ = ['PRESETS', 'TrainConfig', 'unwrap', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
+__all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'unwrap', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
            'generate_reports', 'autoencode_reports', 'CEScoreCallback', 'medrat_splitter', 'medrat_opt', 'StepLR',
-           'CheckpointCallback', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
+           'CheckpointCallback', 'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
 
 # %% ../nbs/08_learner.ipynb #9609caae
 @dataclass
@@ -55,7 +57,7 @@ class TrainConfig:
     n_views: int = 4                # K cached augmented views per training image
     tok_min_count: int = 3          # tokenizer threshold (IU: 3)
     max_tokens: int = 60            # words kept per report (tokenizer max_len) and most generated
-    monitor: str = 'valid_ce_f1'    # model selection: 'valid_ce_f1' (generation) or 'valid_loss'
+    monitor: str = 'valid_ce_f1'    # selection: 'valid_ce_f1' / 'valid_bleu4' (generated reports; BLEU needs paired validation) or 'valid_loss'
     patience: int | None = 4        # early stopping (epochs without improvement)
     tie_break: str | None = 'valid_loss'  # on an exact tie of `monitor`, a lower value of this column wins (None: the earlier epoch)
     w_pair: float = 1.              # weight of the few-shot paired NLL
@@ -63,6 +65,12 @@ class TrainConfig:
     test_beam: int = 3              # beam for the test reports (the released code: 3)
     n_boot: int = 1000              # bootstrap resamples of the CE intervals
     model_preset: str = 'cpu'       # `MedRATConfig` preset
+    # -- how the steps run (the numbers a run computes do not depend on these, except amp's rounding)
+    save_every: int | None = None   # also save the resume state every this many optimiser steps (None: at epoch ends only)
+    workers: int = 0                # data-loader processes that build batches (read pictures, draw views, tokenise)
+    amp: str | None = None          # mixed precision of the forward and loss: 'bf16' (GPU or CPU) or 'fp16' (GPU, loss scaling)
+    channels_last: bool = False     # the CNN's weights and inputs in channels-last memory format (faster on recent GPUs)
+    compile: str | None = None      # `torch.compile` backend for the model's forward ('inductor'); None: eager
 
     @classmethod
     def tiny(cls, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
@@ -74,6 +82,7 @@ class TrainConfig:
                                                max_tokens=100, patience=None, model_preset='paper'), **kw})
 
 PRESETS = ('tiny', 'cpu', 'paper')   # the `TrainConfig` presets, by name
+AMP_MODES = (None, 'bf16', 'fp16')    # `TrainConfig.amp`
 
 # %% ../nbs/08_learner.ipynb #7e5c0e4e
 def unwrap(m: nn.Module) -> nn.Module:
@@ -122,7 +131,7 @@ class LossPart(Metric):
     def name(self): return self.part
 
 # %% ../nbs/08_learner.ipynb #50e64c35
-from .evaluation import macro_f1   # the one macro-F1 (chapter `evaluation`)
+from .evaluation import macro_f1, nlg_metrics   # the one macro-F1 (chapter `evaluation`)
 
 @torch.no_grad()
 def generate_reports(model: MedRAT, x, tokenizer, bs: int = 64, beam_size: int = 1, max_len=None,
@@ -155,11 +164,11 @@ def autoencode_reports(model: MedRAT, texts, tokenizer, bs: int = 64, beam_size:
     return out
 
 class CEScoreCallback(Callback):
-    "After each validation: generate for held-out images, label the reports, log macro-F1 against the images' labels."
+    "After each validation: generate for held-out images and log the CE macro-F1 against their labels (or BLEU-4 against `refs`)."
     order = Recorder.order + 1          # after the Recorder logged the valid metrics, before the progress bar prints
     def __init__(self, images: ImageSet, tokenizer, label_fn=None, bs: int = 64, beam_size: int = 1, max_len=None,
-                 column: str = 'valid_ce_f1'):
-        store_attr('images,tokenizer,bs,beam_size,max_len,column')
+                 column: str = 'valid_ce_f1', refs=None):   # column 'valid_bleu4': BLEU-4 against `refs`, the images' own reports
+        store_attr('images,tokenizer,bs,beam_size,max_len,column,refs')
         self.label_fn = label_fn if exists(label_fn) else label_texts
         self.active, self.seconds = False, 0.
     def before_fit(self):
@@ -170,7 +179,8 @@ class CEScoreCallback(Callback):
     def score(self, model: MedRAT) -> float:
         t0 = time.time()
         texts = generate_reports(model, self.images.x, self.tokenizer, self.bs, self.beam_size, self.max_len)
-        s = macro_f1(self.label_fn(texts), self.images.labels.numpy(), self.images.mask.numpy())
+        s = (nlg_metrics(texts, self.refs, meteor=False, cider=False)['BLEU-4'] if self.column == 'valid_bleu4' else
+             macro_f1(self.label_fn(texts), self.images.labels.numpy(), self.images.mask.numpy()))
         self.seconds += time.time() - t0; self.last_texts = texts
         return s
     def after_validate(self):
@@ -223,8 +233,9 @@ class CheckpointCallback(Callback):
                  tie_break: str | None = None,  # on an exact tie of `monitor`, a LOWER value of this column improves
                  resume: bool = True,       # continue from `state.pth` when it exists
                  tokenizer=None,            # stored with the best model
-                 load_best: bool = True):   # load the best weights after fit
-        store_attr('monitor,patience,min_delta,tie_break,resume,tokenizer,load_best')
+                 load_best: bool = True,    # load the best weights after fit
+                 every: int | None = None): # also save the state every this many optimiser steps, mid-epoch
+        store_attr('monitor,patience,min_delta,tie_break,resume,tokenizer,load_best,every')
         self.path = Path(path)
         if comp is None: comp = np.greater if any(s in monitor for s in ('f1', 'acc', 'bleu')) else np.less
         self.comp = comp
@@ -238,7 +249,7 @@ class CheckpointCallback(Callback):
 
     def before_fit(self):
         self.best, self.best_epoch, self.wait, self.start, self.stopped, self.history = None, None, 0, 0, False, []
-        self.best_tb = None
+        self.best_tb, self.offset, self._resume_metrics = None, 0, None
         self._logger = None
         if self.resume and self.state_file.exists(): self._restore(torch.load(self.state_file, weights_only=False))
         if self.stopped or self.start >= self.n_epoch: raise CancelFitException()
@@ -252,7 +263,20 @@ class CheckpointCallback(Callback):
         self.best, self.best_epoch, self.wait, self.stopped = s['best'], s['best_epoch'], s['wait'], s['stopped']
         self.best_tb = s.get('best_tb')
         self.start, self.history = s['epoch'], s['history']
+        if s.get('batch'):                                          # saved in the middle of epoch `start`
+            self.offset, self._resume_metrics = s['batch'], s['metrics']
+            self.dls.train.resume_at(s['data_epoch'] - 1, s['batch'])
         _set_rng_state(s['rng'])
+
+    def before_train(self):                                         # the epoch's running averages, as they were
+        if self.epoch == self.start and exists(self._resume_metrics):
+            for m, (total, count) in zip(self.learn.metrics, self._resume_metrics): m.total, m.count = total, count
+            self._resume_metrics = None
+
+    def after_batch(self):
+        if not (self.training and exists(self.every)) or self.train_iter % self.every: return
+        if self.offset + self.iter + 1 >= self.n_iter: return       # the epoch's last step: after_epoch saves
+        if _rank() == 0: self.save_state(batch=self.offset + self.iter + 1)
 
     def before_epoch(self):
         if self.epoch < self.start:                                 # finished before: skip, silently
@@ -264,6 +288,7 @@ class CheckpointCallback(Callback):
         if self.epoch < self.start:                                 # put the finished epoch's row back
             self.recorder.values[-1] = list(self.history[self.epoch]['values'])
             return
+        self.offset = 0
         names = self.recorder.metric_names[1:]
         vals = list(self.recorder.values[-1])
         row = dict(zip([n for n in names if n != 'time'], vals))
@@ -282,9 +307,11 @@ class CheckpointCallback(Callback):
         if _rank() == 0: self.save_state()
         if self.stopped: raise CancelFitException()
 
-    def save_state(self):
+    def save_state(self, batch: int = 0):
+        "The resume state after epoch `self.epoch` (batch 0), or after its first `batch` batches."
         sl = self.recorder.smooth_loss
-        s = dict(epoch=self.epoch + 1, model=self.medrat.state_dict(), opt=self.learn.opt.state_dict(),
+        mid = dict(batch=batch, metrics=[(m.total, m.count) for m in self.learn.metrics]) if batch else {}
+        s = dict(epoch=self.epoch + (0 if batch else 1), **mid, model=self.medrat.state_dict(), opt=self.learn.opt.state_dict(),
                  train_iter=self.learn.train_iter, data_epoch=self.dls.train.epoch, smooth_loss=(sl.count, sl.val),
                  best=self.best, best_epoch=self.best_epoch, wait=self.wait, stopped=self.stopped, best_tb=self.best_tb,
                  history=self.history, rng=_rng_state(), monitor=self.monitor)
@@ -298,6 +325,15 @@ class CheckpointCallback(Callback):
             self.medrat.load_state_dict(best.get('state_dict', best))
 
 # %% ../nbs/08_learner.ipynb #928eee43
+class CPUAutocast(Callback):
+    "bf16 autocast of the forward and the loss on a CPU (on a GPU fastai's `MixedPrecision` does it, fp16 with loss scaling)."
+    order = 10
+    ctx = None
+    def before_batch(self): self.ctx = torch.autocast('cpu', dtype=torch.bfloat16); self.ctx.__enter__()
+    def after_loss(self):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+    after_cancel_batch = after_loss
+
 class DDPCallback(Callback):
     "Wrap the model in torch `DistributedDataParallel` for the fit (the process group must be initialised)."
     order = TrainEvalCallback.order + 1      # after the model moved to the device
@@ -325,6 +361,13 @@ def medrat_learner(model: MedRAT,
                     lr=lrs[0], splitter=medrat_splitter, metrics=[LossPart(p) for p in parts],
                     cbs=[StepLR(lrs, cfg.lr_step, cfg.lr_gamma)] + list(cbs or []), path=path)
     learn.recorder.train_metrics = True
+    dev = torch.device(default(device, default_device()))
+    if cfg.amp not in AMP_MODES: raise ValueError(f"TrainConfig.amp={cfg.amp!r}; expected one of {AMP_MODES}")
+    if cfg.amp and dev.type == 'cuda': learn.add_cb(MixedPrecision(amp_mode=cfg.amp))
+    elif cfg.amp == 'bf16': learn.add_cb(CPUAutocast())
+    elif cfg.amp: raise ValueError(f"TrainConfig.amp='fp16' needs a GPU (device {dev}); use 'bf16' on a CPU")
+    if cfg.channels_last and exists(model.backbone): model.backbone.to(memory_format=torch.channels_last)
+    if cfg.compile: model.compile(backend=cfg.compile)
     if ddp: learn.add_cb(DDPCallback())
     if not progress or _rank() != 0: learn.remove_cb(ProgressCallback)
     if _rank() != 0: learn.logger = lambda *a, **k: None
@@ -334,21 +377,25 @@ def fit_medrat(model: MedRAT,
                train_dl: UnpairedLoader, valid_dl: UnpairedLoader,
                cfg: TrainConfig,                 # epochs, optimiser, selection (`monitor`, `patience`, `tie_break`)
                run_dir,                          # `state.pth` (resume) and `model.pth` (best model) go here
-               valid_images: ImageSet | None = None,  # images scored by `CEScoreCallback` when cfg.monitor == 'valid_ce_f1'
+               valid_images: ImageSet | None = None,  # images scored by `CEScoreCallback` (monitor 'valid_ce_f1' / 'valid_bleu4')
+               valid_refs=None,                  # their own reports (monitor 'valid_bleu4')
                label_fn=None,                    # texts -> (n, 14) labels for the CE score (default `label_texts`)
                resume: bool = True,              # continue from run_dir/state.pth when it exists
                checkpoint: CheckpointCallback | None = None,  # a checkpoint callback to use instead of the default
+               cbs=None,                         # more fastai callbacks
                ddp: bool = False, device=None, progress: bool = True) -> Learner:
     "Train `model` unpaired for `cfg.epochs` with checkpoints, selection and exact resume; the best weights are loaded at the end."
     ce = None
-    if cfg.monitor == 'valid_ce_f1':
-        if valid_images is None: raise ValueError("fit_medrat: monitor='valid_ce_f1' needs valid_images (labelled validation images)")
-        ce = CEScoreCallback(valid_images, model.tokenizer, label_fn=label_fn, beam_size=cfg.valid_beam, max_len=cfg.max_tokens)
+    if cfg.monitor in ('valid_ce_f1', 'valid_bleu4'):
+        if valid_images is None: raise ValueError(f"fit_medrat: monitor={cfg.monitor!r} needs valid_images (labelled validation images)")
+        if cfg.monitor == 'valid_bleu4' and valid_refs is None: raise ValueError("fit_medrat: monitor='valid_bleu4' needs valid_refs (paired validation)")
+        ce = CEScoreCallback(valid_images, model.tokenizer, label_fn=label_fn, beam_size=cfg.valid_beam, max_len=cfg.max_tokens,
+                             column=cfg.monitor, refs=valid_refs)
     ck = default(checkpoint, lambda: CheckpointCallback(run_dir, cfg.monitor, patience=cfg.patience, tokenizer=model.tokenizer,
                                                         tie_break=cfg.tie_break if cfg.tie_break != cfg.monitor else None,
-                                                        resume=resume))
-    learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=[c for c in (ce, ck) if exists(c)], ddp=ddp, device=device,
-                           progress=progress, path=run_dir)
+                                                        resume=resume, every=cfg.save_every))
+    learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=[c for c in (ce, ck) if exists(c)] + list(cbs or []), ddp=ddp,
+                           device=device, progress=progress, path=run_dir)
     learn.fit(cfg.epochs)
     return learn
 

@@ -15,7 +15,7 @@ from .core import CHEXPERT_LABELS, N_LABELS, exists, default, set_seed
 
 # %% auto #0
 __all__ = ['TINY_SENTENCES', 'tiny_batch', 'tiny_unpaired', 'TinyCNN', 'offline_hub', 'planted_embeddings', 'planted_run',
-           'patch_features', 'smoke_run']
+           'patch_features', 'smoke_run', 'radiograph', 'fake_chexpert', 'fake_mimic', 'fake_iu']
 
 # %% ../nbs/90_testing.ipynb #8c92e61c
 def tiny_batch(cfg, # a `MedRATConfig` (vocab_size, feat_dim, n_labels, special ids)
@@ -197,3 +197,95 @@ def smoke_run(out_dir, # folder to write (model.pth, embeddings.pt, config.json,
         model_kw=model_kw or {}, loss_first=float(hist[0][0]), loss_last=float(hist[-1][0]),
         data=dict(images='medrat.synth (generated)', reports='medrat.synth (generated)')), indent=1))
     return out
+
+# %% ../nbs/90_testing.ipynb #1604c9f1
+def radiograph(h: int = 96, w: int = 80, seed: int = 0) -> np.ndarray:
+    "A gray (h, w) uint8 picture that looks like a chest film: a bright body, two dark lung fields, noise."
+    yy, xx = np.mgrid[:h, :w] / np.array([h, w])[:, None, None]
+    r = np.random.default_rng(seed)
+    body = 0.7 - 0.5 * (((yy - .5) / .45) ** 2 + ((xx - .5) / .4) ** 2)
+    s = 0.08 + 0.04 * r.random()
+    lungs = 0.3 * (np.exp(-(((yy - .45) / .2) ** 2 + ((xx - .32) / s) ** 2)) + np.exp(-(((yy - .45) / .2) ** 2 + ((xx - .68) / s) ** 2)))
+    a = body - lungs + 0.05 * r.standard_normal((h, w))
+    return (255 * a.clip(0, 1)).astype(np.uint8)
+
+def _iu_texts(n: int, seed: int = 0):
+    "n real IU X-ray FINDINGS (cycled) with the labeler's raw labels."
+    from medrat.data import iu_xray_reports
+    from medrat.labeler import label_reports
+    f = iu_xray_reports().findings.dropna().tolist()
+    idx = np.random.default_rng(seed).permutation(len(f))[:n] if n <= len(f) else np.arange(n) % len(f)
+    texts = [f[i] for i in idx]
+    return texts, label_reports(texts)
+
+def _label_cells(raw) -> list:
+    "Raw labels as CheXpert writes them: 1.0 / 0.0 / -1.0, blank for not mentioned."
+    return ['' if np.isnan(v) else float(v) for v in raw]
+
+def fake_chexpert(folder,               # becomes CheXpert-v1.0-small/ (train.csv, valid.csv, train/, valid/)
+                  n: int = 40,          # training images (n // 5 more in valid.csv)
+                  seed: int = 0,
+                  size=(96, 80)) -> Path:  # picture (H, W)
+    "A CheXpert-shaped folder: train.csv / valid.csv with the real columns and JPEGs under train/patientNNNNN/studyN/."
+    from PIL import Image
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for split, m in (('train', n), ('valid', max(1, n // 5))):
+        _, raw = _iu_texts(m, seed + (split == 'valid'))
+        rows = []
+        for i in range(m):
+            pat, view = f'patient{seed * 100000 + i // 2 + (50000 if split == "valid" else 0):05d}', ('frontal', 'lateral')[i % 4 == 3]
+            rel = f'{folder.name}/{split}/{pat}/study{1 + i % 2}/view1_{view}.jpg'
+            (folder.parent / rel).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(radiograph(*size, seed=seed * 7919 + i)).save(folder.parent / rel, quality=90)
+            rows.append([rel, ('Female', 'Male')[i % 2], 40 + i % 40, view.capitalize(), ('AP', 'PA', '')[i % 3] if view == 'frontal' else '']
+                        + _label_cells(raw[i]))
+        pd.DataFrame(rows, columns=['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] + CHEXPERT_LABELS).to_csv(folder / f'{split}.csv', index=False)
+    return folder / 'train.csv'
+
+def fake_mimic(root,                    # a MIMIC-CXR-JPG-shaped folder
+               n_studies: int = 60,     # studies (one report each; 1-2 images each)
+               seed: int = 0,
+               size=(96, 80),
+               gz: bool = True,         # tables as .csv.gz (as PhysioNet ships them) or .csv
+               reports_root=None) -> Path:  # write the report .txt files here instead of under root
+    "A MIMIC-CXR-JPG-shaped folder: files/pXX/pXXXXXXXX/sXXXXXXXX/<dicom>.jpg, the 3 tables, report .txt files."
+    from PIL import Image
+    root = Path(root); rr = Path(reports_root) if exists(reports_root) else root
+    texts, raw = _iu_texts(n_studies, seed)
+    rng = np.random.default_rng(seed)
+    lab, meta, split = [], [], []
+    for i in range(n_studies):
+        subject, study = 10000000 + seed * 100000 + i // 2, 50000000 + seed * 100000 + i
+        sp = ('train', 'train', 'train', 'train', 'validate', 'test')[(i // 2) % 6]
+        d = root / 'files' / f'p{str(subject)[:2]}' / f'p{subject}' / f's{study}'
+        d.mkdir(parents=True, exist_ok=True)
+        rd = rr / 'files' / f'p{str(subject)[:2]}' / f'p{subject}'; rd.mkdir(parents=True, exist_ok=True)
+        (rd / f's{study}.txt').write_text(f"                                 FINAL REPORT\n EXAMINATION:  CHEST (PA AND LAT)\n\n"
+                                          f" INDICATION:  ___ with cough.\n\n FINDINGS:\n {texts[i]}\n\n IMPRESSION:\n No acute process.\n")
+        lab.append([subject, study] + _label_cells(raw[i]))
+        for j, view in enumerate(('PA', 'LATERAL')[:1 + int(rng.random() < .5)]):
+            dicom = f'{rng.integers(16 ** 8):08x}-{i:04d}{j}'
+            Image.fromarray(radiograph(*size, seed=seed * 7919 + 2 * i + j)).save(d / f'{dicom}.jpg', quality=90)
+            meta.append([dicom, subject, study, view]); split.append([dicom, study, subject, sp])
+    ext = '.csv.gz' if gz else '.csv'
+    pd.DataFrame(lab, columns=['subject_id', 'study_id'] + CHEXPERT_LABELS).to_csv(root / f'mimic-cxr-2.0.0-chexpert{ext}', index=False)
+    pd.DataFrame(meta, columns=['dicom_id', 'subject_id', 'study_id', 'ViewPosition']).to_csv(root / f'mimic-cxr-2.0.0-metadata{ext}', index=False)
+    pd.DataFrame(split, columns=['dicom_id', 'study_id', 'subject_id', 'split']).to_csv(root / f'mimic-cxr-2.0.0-split{ext}', index=False)
+    return root
+
+def fake_iu(folder,                     # the image folder to write
+            layout: str = 'r2gen',      # 'r2gen' (<id>/0.png, 1.png) or 'openi' (CXR<image id>.png)
+            n_per_split: int = 8,       # studies of each R2Gen split that get images (the others have none)
+            seed: int = 0, size=(96, 80)) -> Path:
+    "IU X-ray images in either layout for the first studies of each split of the package's IU X-ray reports."
+    from PIL import Image
+    from medrat.data import iu_xray_reports
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    iu = iu_xray_reports()
+    iu = iu[iu.split.notna() & iu.findings.notna()].groupby('split', group_keys=False).head(n_per_split)
+    for k, (sid, ids) in enumerate(zip(iu.id, iu.image_ids)):
+        for j, img_id in enumerate(list(ids)[:2]):
+            p = folder / sid / f'{j}.png' if layout == 'r2gen' else folder / f'{img_id}.png'
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(radiograph(*size, seed=seed * 7919 + 2 * k + j)).save(p)
+    return folder
