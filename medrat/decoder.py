@@ -99,6 +99,7 @@ class Decoder(nn.Module):
                  n_layers: int=2, # decoder layers
                  dropout: float=0.1, # dropout on embeddings, attention weights, sublayer outputs, FFN
                  max_len: int=100, # default maximum number of generated tokens (BOS/EOS excluded)
+                 token_memory: nn.Module|None=None, # the model's SHARED memory, applied to the input tokens (released code)
                 ):
         super().__init__()
         if embedding.embedding_dim != d_model:
@@ -115,6 +116,7 @@ class Decoder(nn.Module):
         self.register_buffer('pe', sinusoidal_positions(max_len + 2, d_model), persistent=False)
         for n_, p in self.named_parameters():                         # the shared embedding is the owner's business
             if p.dim() > 1 and not n_.startswith('embedding.'): nn.init.xavier_uniform_(p)
+        object.__setattr__(self, 'token_memory', token_memory)       # a reference, not a submodule: the model owns it
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def memory(self, z_global: Tensor|None, # (B, d) or None (ablation: local only)
@@ -138,8 +140,10 @@ class Decoder(nn.Module):
         return self.pe[start:start + T]                               # (T, d)
 
     def embed(self, tokens: Tensor, start: int=0) -> Tensor:
-        "(B, T) token ids at positions start.. -> (B, T, d): embedding * sqrt(d) + positions, dropout."
-        return self.drop(self.embedding(tokens) * math.sqrt(self.d_model) + self.positions(start, tokens.shape[1]))
+        "(B, T) token ids at positions start.. -> (B, T, d): embedding * sqrt(d) (+ memory response) + positions, dropout."
+        x = self.embedding(tokens) * math.sqrt(self.d_model)
+        if exists(self.token_memory): x = self.token_memory(x)       # f + r_f per token, as the report encoder's input
+        return self.drop(x + self.positions(start, tokens.shape[1]))
 
     def head(self, x: Tensor) -> Tensor:
         "(B, T, d) -> (B, T, V) float32 log-probabilities."

@@ -51,6 +51,8 @@ class MedRATConfig:
     # -- global vector (Eq. 2-3)
     pool_gated: bool = True          # released code's gated pooling h = Z * tanh(W1 Z); False = paper's tanh(W1 Z)
     l2norm_global: bool = True       # L2-normalise z_global (released code)
+    dec_memory: bool = False         # the decoder's input tokens pass through the shared memory too (released code's
+                                     # get_seq_embed; on in the paper preset); no effect without the memory
     dec_global_scale: float = 1.0    # the DECODER's copy of z_global is multiplied by this; sqrt(d_model) gives it the norm of
                                      # the LayerNorm'd local vectors (an L2-normalised global slot is ~sqrt(d) times smaller than
                                      # its neighbours and is then mostly ignored). Contrastive and classification losses see z_global as is
@@ -101,7 +103,7 @@ class MedRATConfig:
     @classmethod
     def paper(cls, vocab_size: int, **kw) -> MedRATConfig:
         "The released code's defaults: d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, a fine-tuned ResNet-101."
-        return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048), **kw})
+        return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048, dec_memory=True), **kw})
 
 # %% ../nbs/07_model.ipynb #89fd093b
 class Encoded(NamedTuple):
@@ -142,7 +144,8 @@ class MedRAT(nn.Module):
         self.pool = AttentionPool(c.d_model, dropout=c.dropout, gated=c.pool_gated, l2norm=c.l2norm_global)
         self.classifier = nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.ReLU(), nn.Dropout(c.dropout),
                                         nn.Linear(c.d_model, c.n_labels)) if c.use_class else None
-        self.decoder = Decoder(self.embedding, c.vocab_size, c.d_model, c.n_heads, c.d_ff, c.n_dec_layers, c.dropout, c.max_len)
+        self.decoder = Decoder(self.embedding, c.vocab_size, c.d_model, c.n_heads, c.d_ff, c.n_dec_layers, c.dropout, c.max_len,
+                               token_memory=self.memory if c.dec_memory else None)
 
     # -- encoding -------------------------------------------------------------------------------------------
     def _shared(self, x: Tensor, mask: Tensor, modality_encoder: nn.Module) -> Encoded:
@@ -305,6 +308,7 @@ ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: componen
     'no augmentation':        dict(aug=None),
     'noise augmentation':     dict(aug='noise'),                     # Table 5's alternative to dropout
     'paper pooling':          dict(pool_gated=False, l2norm_global=False),   # Eq. 2-3 as printed (no gate, no L2)
+    'decoder tokens through memory': dict(dec_memory=True),          # the released code's decoder input embedding
 }
 
 def ablation(name: str, # an `ABLATIONS` name

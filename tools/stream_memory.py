@@ -6,7 +6,8 @@
 For each count, in a fresh process: (1) one epoch of the loader over pictures read from disk with a view drawn on the
 fly per sample (the fine-tuned `paper` path: `ImageFiles` + `image_augmentation`), (2) building an on-disk
 `FeatureStore` of the pictures and one view with a small CNN and reading one epoch of batches from it (the frozen
-path). It prints the peak resident set of each process (ru_maxrss) and the images per second. The pictures are
+path). It prints the resident set of each process after its imports, its peak (ru_maxrss), the difference, and
+the images per second. The pictures are
 generated once per count into a temporary folder (PNG, 96 x 80; the loader resizes them to --side).
 """
 import argparse, json, resource, subprocess, sys, tempfile, time
@@ -23,6 +24,7 @@ from medrat.testing import TinyCNN
 from medrat.text import Tokenizer
 from medrat.core import N_LABELS
 torch.set_num_threads(1)
+base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # the process with its imports, before any image
 folder, n, side, mode = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 paths = sorted(folder.glob('*.png'))[:n]
 y = np.eye(N_LABELS)[np.arange(n) % N_LABELS]
@@ -36,7 +38,8 @@ else:
     store = store_features(files, TinyCNN(), folder / 'stores', k=1, shard_size=1024, progress=False)
     images = ImageSet(store.orig, y, aug=store.aug)
 seen = sum(len(b['x']) for b, _ in UnpairedLoader(images, ReportSet(texts, y[:3]), tok, bs=64, epoch_len='images'))
-print(json.dumps(dict(n=n, seen=seen, seconds=time.time() - t0, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+print(json.dumps(dict(n=n, seen=seen, seconds=time.time() - t0, base_mb=base_mb,
+                      peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 '''
 
 def main():
@@ -51,8 +54,8 @@ def main():
     base = [radiograph(96, 80, seed=s) for s in range(64)]
     lines = [f"Peak resident memory of one epoch streamed from disk (`tools/stream_memory.py`, pictures resized to {a.side} px, "
              "batches of 64, one process, no workers).", "",
-             "| images | mode | peak resident memory (MiB) | images / s | the pictures held in memory would take (MiB) |",
-             "|---:|---|---:|---:|---:|"]
+             "| images | mode | resident memory after imports (MiB) | peak resident memory (MiB) | growth (MiB) | images / s | the pictures held in memory would take (MiB) |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
     print('\n'.join(lines))
     for n in a.counts:
         with tempfile.TemporaryDirectory() as d:
@@ -61,7 +64,8 @@ def main():
                 r = subprocess.run([sys.executable, '-c', CHILD, d, str(n), str(a.side), mode], capture_output=True, text=True)
                 if r.returncode: sys.exit(r.stderr)
                 o = json.loads(r.stdout.strip().splitlines()[-1])
-                lines.append(f"| {n:,} | {mode} | {o['peak_mb']:.0f} | {o['seen'] / o['seconds']:.0f} | {n * a.side ** 2 * 4 / 2 ** 20:,.0f} |")
+                lines.append(f"| {n:,} | {mode} | {o['base_mb']:.0f} | {o['peak_mb']:.0f} | {o['peak_mb'] - o['base_mb']:.0f} | "
+                             f"{o['seen'] / o['seconds']:.0f} | {n * a.side ** 2 * 4 / 2 ** 20:,.0f} |")
                 print(lines[-1], flush=True)
     if a.out: Path(a.out).write_text('\n'.join(lines) + '\n')
 
