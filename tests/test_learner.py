@@ -77,3 +77,24 @@ def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
     assert set(r2['metrics']) >= {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'}
     with pytest.raises(ValueError, match='another configuration'):
         train_experiment(tmp_path / 'run', epochs=2, **{**kw, 'bs': 4})
+
+def test_channels_last_and_workers_fine_tuning(tmp_path):
+    "TrainConfig(channels_last=True, workers=2): the CNN's convolutions train in channels-last format, batches come from workers."
+    from dataclasses import replace
+    from medrat.core import set_seed
+    from medrat.model import MedRAT, MedRATConfig
+    from medrat.testing import tiny_unpaired
+    from medrat.batches import ImageSet, UnpairedLoader
+    from medrat.features import image_augmentation
+    from medrat.learner import TrainConfig, fit_medrat
+    images, reports, _, tok = tiny_unpaired(n_img=16, n_rep=16)
+    g = torch.Generator().manual_seed(0)
+    pics = ImageSet(torch.rand(16, 1, 32, 32, generator=g), images.labels, images.mask, augment=image_augmentation(32))
+    cfg = replace(TrainConfig.tiny(epochs=1), channels_last=True, workers=2)
+    set_seed(0)
+    model = MedRAT(MedRATConfig.tiny(len(tok), backbone='tiny', feat_dim=64), tokenizer=tok)
+    learn = fit_medrat(model, UnpairedLoader(pics, reports, tok, bs=8, num_workers=cfg.workers),
+                       UnpairedLoader(pics, reports, tok, bs=8, shuffle=False), cfg, tmp_path, device='cpu', progress=False)
+    convs = [m for m in model.backbone.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    assert learn.train_iter == 2
