@@ -52,7 +52,8 @@ def main():
     from PIL import Image
     from medrat.testing import radiograph
     base = [radiograph(96, 80, seed=s) for s in range(64)]
-    lines = [f"Peak resident memory of one epoch streamed from disk (`tools/stream_memory.py`, pictures resized to {a.side} px, "
+    lines = ["### Streaming from disk: memory does not grow with the data set", "",
+             f"Peak resident memory of one epoch streamed from disk (`tools/stream_memory.py`, pictures resized to {a.side} px, "
              "batches of 64, one process, no workers).", "",
              "| images | mode | resident memory after imports (MiB) | peak resident memory (MiB) | growth (MiB) | images / s | the pictures held in memory would take (MiB) |",
              "|---:|---|---:|---:|---:|---:|---:|"]
