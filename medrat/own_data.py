@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-from .core import (CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, jsonable, markdown_table, slug,
+from .core import (CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable, markdown_table, slug,
                          binarize_u_zeros, UNCERTAIN_POLICIES)
 from .text import Tokenizer
 from .labeler import label_texts
@@ -124,6 +124,9 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     cfg = getattr(TrainConfig, preset)(**train_kw)
     if exists(epochs): cfg = replace(cfg, epochs=epochs)
+    if cfg.monitor == 'valid_bleu4' and not exists(srcs['val']):
+        raise DataError("monitor 'valid_bleu4' (the released code's selection) needs paired validation reports: give --val mimic:ROOT")
+    dev = torch.device(default(device, default_device))
     cache_dir = Path(default(cache_dir, default_cache_dir))
     if not resume and rank == 0:
         for f in ('state.pth', 'results.json'): (out / f).unlink(missing_ok=True)
@@ -144,7 +147,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
         if not len(t): raise DataError(f"{name}: none found (sources {', '.join(str(s) for s in srcs.values() if s)})")
     tok = Tokenizer.build(list(R_tr.texts), min_count=cfg.tok_min_count, max_len=cfg.max_tokens)
     if cfg.fine_tune: backbone = None                # the model builds and trains its own
-    else: backbone.to(device if exists(device) else 'cpu')
+    else: backbone.to(dev)
     stores = cache_dir / 'stores'
     t0 = time.time()
     if rank != 0 and ws > 1: dist.barrier()            # rank 0 builds the stores, the others then read them
@@ -170,16 +173,14 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
         (out / 'config.json').write_text(json.dumps(jsonable(config), indent=1)); tok.save(out / 'vocab.json')
     set_seed(seed)
     model = MedRAT(mcfg, tokenizer=tok)
-    cuda = torch.device(default(device, 'cpu')).type == 'cuda'
+    cuda = dev.type == 'cuda'
     tdl = UnpairedLoader(sets['train'], reps['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank,
                          world_size=ws, num_workers=cfg.workers, pin_memory=cuda)
     vdl = UnpairedLoader(sets['valid'], reps['valid'], tok, bs=cfg.bs, seed=seed, shuffle=False, num_workers=cfg.workers,
                          pin_memory=cuda)
     t0 = time.time()
-    if cfg.monitor == 'valid_bleu4' and not exists(V): raise DataError("monitor 'valid_bleu4' (the released code's selection) "
-                                                                         "needs paired validation reports: give --val mimic:ROOT")
     learn = fit_medrat(model, tdl, vdl, cfg, out, valid_images=sets['valid'], valid_refs=V.reports.texts if exists(V) else None,
-                       resume=resume, ddp=ws > 1, device=device, progress=progress)
+                       resume=resume, ddp=ws > 1, device=dev, progress=progress)
     t_train = time.time() - t0
     if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)
     ck = learn.checkpoint

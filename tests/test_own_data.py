@@ -27,7 +27,7 @@ def data(tmp_path_factory):
 
 
 def test_paper_setting_command(data, tmp_path, monkeypatch):
-    "The command of the issue, verbatim, with --preset tiny: trains, writes results.json and the paper's tables."
+    "The paper's setting from the command line (CheXpert images, MIMIC-CXR reports and test split), --preset tiny: results.json and the tables."
     monkeypatch.setenv('MEDRAT_CACHE', str(tmp_path / 'cache'))
     out = tmp_path / 'run'
     main(['train', '--images', f"chexpert:{data['csv']}", '--reports', f"mimic:{data['mimic']}", '--test', f"mimic:{data['mimic']}",
