@@ -23,7 +23,8 @@ from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoenc
 
 # %% auto #0
 __all__ = ['REAL_DATA_ABLATIONS', 'default_cache_dir', 'ExperimentData', 'prepare_nih_iu', 'test_and_baselines',
-           'save_embeddings', 'plot_history', 'machine_info', 'train_experiment', 'ablation_dirs', 'run_ablations']
+           'save_embeddings', 'plot_history', 'machine_info', 'model_config', 'train_experiment', 'ablation_dirs',
+           'run_ablations']
 
 # %% ../nbs/10_experiments.ipynb #4d8c4686
 def default_cache_dir() -> Path:
@@ -199,6 +200,17 @@ def _init_distributed(device):
         device = default(device, torch.device('cuda', local))
     return dist.get_rank(), ws, device
 
+def model_config(cfg: TrainConfig,          # the run's training configuration (model preset, backbone, fine-tuning)
+                 tokenizer,                 # the run's tokenizer (vocabulary size, special ids)
+                 feat_dim: int,             # channels of the image features the model reads
+                 model_kw: dict | None = None,  # `MedRATConfig` overrides (e.g. an `ABLATIONS` entry)
+                ) -> MedRATConfig:
+    "The `MedRATConfig` of a run: the preset's model, fitted to the tokenizer and the image input (pretrained CNN when fine-tuning)."
+    pre = dict(pretrained=True) if cfg.fine_tune and cfg.backbone != 'tiny' else {}
+    return getattr(MedRATConfig, cfg.model_preset)(len(tokenizer), **{**dict(
+        feat_dim=feat_dim, backbone=cfg.backbone if cfg.fine_tune else None, max_len=cfg.max_tokens, pad_id=tokenizer.pad_id,
+        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id), **pre, **(model_kw or {})})
+
 def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves goes here
                      preset: str = 'cpu',          # `TrainConfig` preset: 'tiny' | 'cpu' | 'paper'
                      epochs: int | None = None,    # override the preset's number of epochs (resuming may raise it)
@@ -236,10 +248,7 @@ def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, 
     t_data = time.time() - t_start
     tok, I, R = data.tokenizer, data.images, data.reports
     feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else data.feat_dim
-    mcfg = getattr(MedRATConfig, cfg.model_preset)(len(tok), **{**dict(
-        feat_dim=feat_dim, backbone=cfg.backbone if cfg.fine_tune else None, max_len=cfg.max_tokens, pad_id=tok.pad_id,
-        bos_id=tok.bos_id, eos_id=tok.eos_id), **(dict(pretrained=True) if cfg.fine_tune and cfg.backbone != 'tiny' else {}),
-        **(model_kw or {})})
+    mcfg = model_config(cfg, tok, feat_dim, model_kw)
     config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
                   data=dict(images='NIH ChestX-ray14 sample (bundled, 64 px), patient-disjoint split',
                             reports='IU X-ray FINDINGS, R2Gen split', n_patches=None if cfg.fine_tune else data.n_patches,

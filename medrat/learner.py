@@ -24,7 +24,6 @@ with warnings.catch_warnings():   # fastai's layers call torch.jit.script at imp
     from fastai.data.core import DataLoaders
     from fastai.optimizer import OptimWrapper
     from fastai.callback.fp16 import MixedPrecision
-    from fastai.callback.fp16 import MixedPrecision
 from .core import N_LABELS, exists, default, set_seed, default_device
 from .text import pad_tokens
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader

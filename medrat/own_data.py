@@ -7,23 +7,23 @@ from __future__ import annotations
 import json, time
 from dataclasses import asdict, replace
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-from .core import (CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable, markdown_table, slug,
+from .core import (CHEXPERT_LABELS, DataError, exists, default, set_seed, default_device, jsonable, markdown_table, slug,
                          binarize_u_zeros, UNCERTAIN_POLICIES)
 from .text import Tokenizer
 from .labeler import label_texts
 from .batches import ImageSet, ReportSet, UnpairedLoader
 from .features import ImageBackbone, FEATURE_DIMS, cached_features, image_augmentation, resize_images
 from .streaming import ImageFiles, store_features
-from .sources import parse_source, source_images, source_reports, source_pairs, ImageTable, ReportTable, PairedTable
-from .model import MedRAT, MedRATConfig
+from .sources import parse_source, source_images, source_reports, source_pairs, ImageTable, PairedTable
+from .model import MedRAT
 from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
 from .evaluation import evaluate_reports, NLG_KEYS, _fmt
 from .baselines import most_frequent_report, random_reports
-from .experiments import (default_cache_dir, plot_history, machine_info, _check_resume_config, _init_distributed)
+from .experiments import (default_cache_dir, model_config, plot_history, machine_info, _check_resume_config,
+                                _init_distributed)
 
 # %% auto #0
 __all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'train_on_sources']
@@ -130,8 +130,8 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     cache_dir = Path(default(cache_dir, default_cache_dir))
     if not resume and rank == 0:
         for f in ('state.pth', 'results.json'): (out / f).unlink(missing_ok=True)
-    pretrained = cfg.backbone != 'tiny'            # weights first: offline, a paper run stops here, before reading any table
-    backbone = ImageBackbone(cfg.backbone, pretrained=pretrained)
+    backbone = ImageBackbone(cfg.backbone, pretrained=cfg.backbone != 'tiny')   # weights first: offline, a paper run stops
+                                                                                 # here, before reading any table
     kw = dict(reports_root=reports_root, cache_dir=cache_dir)
     I_tr = _limit(source_images(srcs['images'], 'train', frontal_only, **kw), limit)
     R_tr = _limit(source_reports(srcs['reports'], 'train', **kw), 3 * limit if limit else None)
@@ -159,10 +159,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     reps = dict(train=ReportSet(R_tr.texts, binarize_u_zeros(R_tr.labels), ids=R_tr.ids),
                 valid=ReportSet(R_va.texts, binarize_u_zeros(R_va.labels), ids=R_va.ids))
     feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else int(sets['train'].x.shape[-1])
-    mcfg = getattr(MedRATConfig, cfg.model_preset)(len(tok), **{**dict(
-        feat_dim=feat_dim, backbone=cfg.backbone if cfg.fine_tune else None, max_len=cfg.max_tokens, pad_id=tok.pad_id,
-        bos_id=tok.bos_id, eos_id=tok.eos_id), **(dict(pretrained=pretrained) if cfg.fine_tune else {}),
-        **(model_kw or {})})
+    mcfg = model_config(cfg, tok, feat_dim, model_kw)
     config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
                   data=dict(images=str(srcs['images']), reports=str(srcs['reports']), val=str(srcs['val'] or 'image source'),
                             test={n: str(t) for n, t in zip(T, tests)}, frontal_only=frontal_only, vocab=len(tok),

@@ -4,14 +4,13 @@
 
 # %% ../nbs/01g_sources.ipynb #827045f3
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-import warnings
 import numpy as np
 import pandas as pd
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default
-from .data import nih_sample, iu_xray_reports, DataWarning
+from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists
+from .data import nih_sample, iu_xray_reports
 from .labeler import label_texts
 from .datasets import load_chexpert, load_mimic_cxr, load_iu_xray
 
@@ -117,6 +116,14 @@ def _iu_rows(src: Source, split: str, cache_dir) -> tuple[pd.DataFrame, np.ndarr
     df = df[(df.split == _split(src, split)) & df.findings.notna()].reset_index(drop=True)
     return df, label_texts(df.findings, cache_dir, policy='raw')
 
+def _all_known(df) -> np.ndarray: return np.ones((len(df), N_LABELS), bool)
+
+def _mimic_images(df, src) -> ImageTable: return ImageTable(list(df.dicom_id), _raw(df), _all_known(df), list(df.path), source=str(src))
+
+def _iu_images(df, raw, src) -> ImageTable:
+    "One image per IU X-ray study: the first (R2Gen's 0.png; Open-i: the first listed that is on disk)."
+    return ImageTable(list(df.id), raw, _all_known(df), [str(p[0]) for p in df.image_paths], source=str(src))
+
 # %% ../nbs/01g_sources.ipynb #0d871a2a
 def source_images(src,                    # a spec ('chexpert:PATH/train.csv', ...) or `Source`
                   split: str = 'train',   # 'train' | 'valid' | 'test'
@@ -136,15 +143,13 @@ def source_images(src,                    # a spec ('chexpert:PATH/train.csv', .
         csv = src.path if split == 'train' else src.path.with_name('valid.csv') if split == 'valid' else None
         if csv is None or not csv.exists() or csv == src.path and split != 'train': return None
         df = load_chexpert(csv, frontal_only=frontal_only and 'Frontal/Lateral' in pd.read_csv(csv, nrows=0).columns)
-        return ImageTable(list(df.path), _raw(df), np.ones((len(df), N_LABELS), bool), list(df.path), source=str(src))
+        return ImageTable(list(df.path), _raw(df), _all_known(df), list(df.path), source=str(src))
     if src.kind == 'mimic':
         df = _mimic(src.path, reports_root)
         df = df[df.split == _split(src, split)]
         if frontal_only: df = df[df.view.isin(['PA', 'AP'])]
-        df = df.reset_index(drop=True)
-        return ImageTable(list(df.dicom_id), _raw(df), np.ones((len(df), N_LABELS), bool), list(df.path), source=str(src))
-    df, raw = _iu_rows(src, split, cache_dir)
-    return ImageTable(list(df.id), raw, np.ones((len(df), N_LABELS), bool), [str(p[0]) for p in df.image_paths], source=str(src))
+        return _mimic_images(df.reset_index(drop=True), src)
+    return _iu_images(*_iu_rows(src, split, cache_dir), src)
 
 def source_reports(src,                   # 'mimic:ROOT' or 'iu'
                    split: str = 'train',
@@ -166,10 +171,6 @@ def source_pairs(src,                     # 'mimic:ROOT' or 'iu:IMAGES_DIR'
     if src.kind == 'mimic':
         df = _mimic(src.path, reports_root)
         df = _frontal_first(df[(df.split == _split(src, split)) & df.findings.notna()])
-        ones = np.ones((len(df), N_LABELS), bool)
-        return PairedTable(ImageTable(list(df.dicom_id), _raw(df), ones, list(df.path), source=str(src)),
-                           ReportTable(list(df.study_id), list(df.findings), _raw(df), str(src)))
+        return PairedTable(_mimic_images(df, src), ReportTable(list(df.study_id), list(df.findings), _raw(df), str(src)))
     df, raw = _iu_rows(src, split, cache_dir)
-    return PairedTable(ImageTable(list(df.id), raw, np.ones((len(df), N_LABELS), bool), [str(p[0]) for p in df.image_paths],
-                                  source=str(src)),
-                       ReportTable(list(df.id), list(df.findings), raw, str(src)))
+    return PairedTable(_iu_images(df, raw, src), ReportTable(list(df.id), list(df.findings), raw, str(src)))

@@ -4,13 +4,13 @@
 
 # %% ../nbs/01f_streaming.ipynb #cb758df5
 from __future__ import annotations
-import json, os, time, warnings
+import json, os, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
-from .core import exists, default, DataError
+from .core import default, DataError
 from .data import load_image
 from .features import (resize_images, image_augmentation, augmented_views, backbone_fingerprint,
                              backbone_from_gray, _sha)

@@ -8,7 +8,7 @@ import numpy as np, pandas as pd, pytest, torch
 
 from medrat.cli import main
 from medrat.testing import fake_chexpert, fake_mimic, fake_iu, radiograph
-from medrat.sources import source_images, source_reports, source_pairs
+from medrat.sources import source_reports, source_pairs
 from medrat.streaming import ImageFiles
 from medrat.batches import ImageSet, ReportSet, UnpairedLoader
 from medrat.features import image_augmentation

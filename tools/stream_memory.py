@@ -10,7 +10,7 @@ path). It prints the resident set of each process after its imports, its peak (r
 the images per second. The pictures are
 generated once per count into a temporary folder (PNG, 96 x 80; the loader resizes them to --side).
 """
-import argparse, json, resource, subprocess, sys, tempfile, time
+import argparse, json, subprocess, sys, tempfile
 from pathlib import Path
 
 CHILD = r'''
@@ -48,7 +48,6 @@ def main():
     ap.add_argument('--side', type=int, default=128)
     ap.add_argument('--out', help='also write the table to this markdown file (e.g. results/streaming-memory.md)')
     a = ap.parse_args()
-    import numpy as np
     from PIL import Image
     from medrat.testing import radiograph
     base = [radiograph(96, 80, seed=s) for s in range(64)]
