@@ -4,12 +4,12 @@
 
 # %% ../nbs/12a_benchmark.ipynb #513ccee6
 from __future__ import annotations
-import json, os, shutil, tempfile, time, warnings
+import json, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable, slug, markdown_table
+from .core import CHEXPERT_LABELS, DataError, exists, default, set_seed, default_device, jsonable, slug, markdown_table
 from .text import Tokenizer
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader, few_shot_pairs
 from .features import ImageBackbone, cached_features
@@ -19,8 +19,7 @@ from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_repor
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'detail_metrics',
            'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config', 'score_reports', 'baseline_reports',
-           'main_table', 'detail_table', 'findings', 'results_markdown', 'run_benchmark', 'run_benchmark_seeds',
-           'seeds_table']
+           'main_table', 'detail_table', 'findings', 'results_markdown', 'run_benchmark']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -33,7 +32,7 @@ SCALES = dict(
     small=dict(n_images=800, n_reports=1500, n_test=300, n_val=100,
                size=128, img_size=128, backbone='efficientnet_lite0',
                n_views=2, model='cpu', model_kw=dict(d_model=64, d_ff=128, n_heads=4, mem_slots=256, mem_topk=16),
-               epochs=10, bs=32, lr=1e-3, max_tokens=70,
+               epochs=40, bs=32, lr=1e-3, max_tokens=70,
                monitor='valid_ce_f1', valid_beam=1, beam=3,
                n_boot=1000, meteor=True, threads=1, pair_bs=4),
     large=dict(n_images=6000, n_reports=12000, n_test=1000, n_val=300,
@@ -44,8 +43,8 @@ SCALES = dict(
                n_boot=1000, meteor=True, threads=None, pair_bs=8))
 
 DEFAULT_CONFIGS = ('MedRAT (full)', 'no memory', 'global only', 'local only', 'no contrastive', 'no classification',
-                   'no augmentation', 'few-shot (1% paired)')   # what `run_benchmark` trains unless told otherwise
-FEW_SHOT = {'few-shot (1% paired)': 0.01}   # name -> share of the training images paired with their own reports (full model)
+                   'no augmentation', 'noise augmentation', 'few-shot (1% paired)', 'few-shot (5% paired)')   # `run_benchmark`'s default
+FEW_SHOT = {'few-shot (1% paired)': 0.01, 'few-shot (5% paired)': 0.05}   # name -> share of the training images paired with their own reports (full model)
 
 def config_spec(name: str) -> dict:
     "A configuration by name: `medrat.model.ABLATIONS` overrides (`model`) and the paired fraction (`pairs`, few-shot)."
@@ -315,7 +314,7 @@ def results_markdown(results: dict) -> str:
 
 # %% ../nbs/12a_benchmark.ipynb #7fb2ae2d
 def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test_reports.json, per-config checkpoints
-                  scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, ~30 min) | 'large' (GPU)
+                  scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, ~17 min per configuration and core) | 'large' (GPU)
                   configs=None,                 # configuration names (`ABLATIONS` or `FEW_SHOT`; None: `DEFAULT_CONFIGS`)
                   seed: int = 0,                # data, views, training, bootstrap
                   cache_dir=None,               # feature cache (default out_dir/cache; reused by every config and rerun)
@@ -386,42 +385,3 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         Path(publish).parent.mkdir(parents=True, exist_ok=True)
         Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
     return res
-
-# %% ../nbs/12a_benchmark.ipynb #1258bfb5
-def run_benchmark_seeds(out_dir='runs/synth', # one sub-folder per seed, and the summary results.json
-                        seeds=(0,),           # the seeds (an int N means 0..N-1)
-                        **kw,                 # `run_benchmark` arguments (scale, configs, publish, overrides ...)
-                       ) -> dict:             # dict(seeds, configs: name -> seed -> numbers, baselines: name -> seed -> numbers)
-    "The benchmark at several seeds, with a per-config, per-seed summary of the numbers a comparison needs."
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seeds: raise DataError('run_benchmark_seeds: no seeds given')
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    def facts(m, c=None):
-        ce, de = m['ce'], m['detail']['micro']
-        f = dict(ce_micro_f1=ce['micro']['f1'], ce_micro_f1_lo=ce['micro']['f1_lo'], ce_micro_f1_hi=ce['micro']['f1_hi'],
-                 ce_macro_f1=ce['macro']['f1'], ce_macro_f1_lo=ce['macro']['f1_lo'], ce_macro_f1_hi=ce['macro']['f1_hi'],
-                 detail_accuracy=de['accuracy'])
-        if c: f.update(health_ce_micro_f1=c.get('health', {}).get('micro', {}).get('f1'), distinct_reports=c.get('distinct_reports'),
-                       steps=c.get('steps'), converged=(c.get('convergence') or {}).get('converged'),
-                       wall_s=c.get('seconds', {}).get('total'))
-        return f
-    summary = dict(seeds=seeds, configs={}, baselines={}, runs={})
-    for s in seeds:
-        r = run_benchmark(out / f'seed-{s}', seed=s, **kw)
-        summary['runs'][s] = str(out / f'seed-{s}' / 'results.json')
-        for name, c in r['configs'].items(): summary['configs'].setdefault(name, {})[s] = facts(c['metrics'], c)
-        for name, b in r['baselines'].items(): summary['baselines'].setdefault(name, {})[s] = facts(b)
-        (out / 'results.json').write_text(json.dumps(jsonable(summary), indent=1))
-    return json.loads((out / 'results.json').read_text())
-
-def seeds_table(summary: dict, # `run_benchmark_seeds` output (or its results.json)
-                key: str = 'ce_micro_f1', digits: int = 3) -> str:
-    "Markdown: one row per method, one column per seed and the mean over seeds, of one number (default CE micro-F1)."
-    seeds = [str(s) for s in summary['seeds']]
-    rows = []
-    for part in ('baselines', 'configs'):
-        for name, per in summary[part].items():
-            v = [per.get(s, per.get(int(s), {})).get(key) for s in seeds]
-            ok = [x for x in v if x is not None]
-            rows.append([name] + [_f(x, digits) for x in v] + [_f(float(np.mean(ok)) if ok else None, digits)])
-    return markdown_table(['method'] + [f'seed {s}' for s in seeds] + ['mean'], rows)

@@ -323,7 +323,7 @@ def ablation_dirs(out_root='runs/ablations', names=REAL_DATA_ABLATIONS) -> dict:
 
 def run_ablations(out_root='runs/ablations', # one sub-folder per configuration
                   names=REAL_DATA_ABLATIONS,     # `medrat.model.ABLATIONS` names
-                  epochs: int = 3, # epoch budget per configuration
+                  epochs: int | None = None, # epoch budget per configuration (None: the preset's)
                   train_fn=None, # callable(out_dir=, epochs=, model_kw=, **train_kw); default `train_experiment`
                   retrain: bool = False, # False: reuse sub-folders that already hold embeddings.pt
                   **train_kw, # passed to train_fn (e.g. preset='cpu', seed=..., progress=False)

@@ -75,7 +75,7 @@ class TrainConfig:
     def tiny(cls, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
                                                test_beam=1, n_boot=50, model_preset='tiny', monitor='valid_loss'), **kw})
     @classmethod
-    def cpu(cls, **kw): return cls(**{**dict(epochs=14, epoch_len='images'), **kw})
+    def cpu(cls, **kw): return cls(**{**dict(epochs=22, lr=1e-3, patience=6), **kw})
     @classmethod
     def paper(cls, **kw): return cls(**{**dict(epochs=15, backbone='resnet101', fine_tune=True, img_size=224,
                                                max_tokens=100, patience=None, model_preset='paper'), **kw})

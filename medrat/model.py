@@ -53,7 +53,7 @@ class MedRATConfig:
     l2norm_global: bool = True       # L2-normalise z_global (released code)
     dec_memory: bool = False         # the decoder's input tokens pass through the shared memory too (released code's
                                      # get_seq_embed; on in the paper preset); no effect without the memory
-    dec_global_scale: float = 1.0    # the DECODER's copy of z_global is multiplied by this; sqrt(d_model) gives it the norm of
+    dec_global_scale: float|str = 1.0  # the DECODER's copy of z_global is multiplied by this; 'sqrt_d' (sqrt(d_model)) gives it the norm of
                                      # the LayerNorm'd local vectors (an L2-normalised global slot is ~sqrt(d) times smaller than
                                      # its neighbours and is then mostly ignored). Contrastive and classification losses see z_global as is
     # -- decoder input and its augmentation (sec. 3.2)
@@ -78,8 +78,8 @@ class MedRATConfig:
     def __post_init__(self):
         if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
         g = self.dec_global_scale
-        if not (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0):
-            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number (e.g. d_model ** 0.5)")
+        if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
+            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
         if not (self.use_global or self.use_local):
             raise ValueError("MedRATConfig: use_global=False and use_local=False leave the decoder nothing to read")
         if self.d_model % self.n_heads: raise ValueError(f"MedRATConfig: d_model={self.d_model} not divisible by n_heads={self.n_heads}")
@@ -96,9 +96,9 @@ class MedRATConfig:
 
     @classmethod
     def cpu(cls, vocab_size: int, **kw) -> MedRATConfig:
-        "A ~15 min CPU run: ~600 images x ~2000 reports over cached EfficientNet-Lite0 features (1280 x 7 x 7)."
-        return cls(**{**dict(vocab_size=vocab_size, d_model=256, n_heads=4, d_ff=256, feat_dim=1280, max_len=60,
-                             mem_slots=512, mem_heads=4, mem_topk=16, backbone=None), **kw})
+        "A CPU run over cached EfficientNet-Lite0 features (1280-d patches): d 128, 256 memory slots read top-8."
+        return cls(**{**dict(vocab_size=vocab_size, d_model=128, n_heads=4, d_ff=128, feat_dim=1280, max_len=60,
+                             mem_slots=256, mem_heads=4, mem_topk=8, backbone=None), **kw})
 
     @classmethod
     def paper(cls, vocab_size: int, **kw) -> MedRATConfig:
@@ -170,9 +170,9 @@ class MedRAT(nn.Module):
 
     @property
     def global_scale(self) -> float:
-        "The factor `cfg.dec_global_scale` applied to z_global before the decoder."
+        "The factor `cfg.dec_global_scale` applied to z_global before the decoder ('sqrt_d': sqrt(d_model))."
         g = self.cfg.dec_global_scale
-        return float(g)
+        return math.sqrt(self.cfg.d_model) if g == 'sqrt_d' else float(g)
 
     def decoder_inputs(self, enc: Encoded, augment: bool=False) -> tuple:
         "What the decoder reads, by the ablation switches: (z_global * global_scale|None, z_local|None, mask|None)."
@@ -309,6 +309,7 @@ ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: componen
     'noise augmentation':     dict(aug='noise'),                     # Table 5's alternative to dropout
     'paper pooling':          dict(pool_gated=False, l2norm_global=False),   # Eq. 2-3 as printed (no gate, no L2)
     'decoder tokens through memory': dict(dec_memory=True),          # the released code's decoder input embedding
+    'global slot scaled by sqrt(d)': dict(dec_global_scale='sqrt_d'), # the decoder's z_global at the local vectors' norm
 }
 
 def ablation(name: str, # an `ABLATIONS` name

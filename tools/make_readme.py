@@ -12,7 +12,7 @@ def render() -> str:
     nb = json.loads((root/'nbs'/'index.ipynb').read_text())
     parts = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
-    order = ['nih-iu.md', 'ablations.md', 'synth-benchmark.md']      # the main experiment first
+    order = ['nih-iu.md', 'synth-benchmark.md']      # the main experiment first
     tables = sorted((p for p in (root/'results').glob('*.md') if p.name != 'headline.md'),
                     key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
     res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'

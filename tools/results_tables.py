@@ -1,18 +1,18 @@
 #!/usr/bin/env python
 """Write results/*.md and results/figures/*.png from run outputs (tables are never typed by hand), then README.md:
 
-    python tools/results_tables.py [runs/nih-iu] [runs/synth] [runs/ablations]    (then: python tools/make_readme.py)
+    python tools/results_tables.py [runs/nih-iu] [runs/synth] [runs/synth-seeds]    (then: python tools/make_readme.py)
 
 results/nih-iu.md comes from a `medrat train` run's results.json (and its figures: learning curves, the shared-space
 maps and attention overlays that `medrat.probes.analyse_run` draws, made here when the run has none yet);
-results/synth-benchmark.md from `medrat.benchmark.run_benchmark`'s results.json (through `results_markdown`);
-results/ablations.md from the real-data ablations of chapter `shared_space`; results/headline.md holds one sentence
-per experiment, computed from the same files.
+results/synth-benchmark.md from `medrat.benchmark.run_benchmark`'s results.json (through `results_markdown`, every
+configuration at one seed) and the full model's runs at other seeds (runs/synth-seeds/seed-S); results/headline.md
+holds one sentence per experiment and the paper's claims (`medrat.comparisons.paper_claims`), from the same files.
 """
 import json, shutil, sys
 from pathlib import Path
 import pandas as pd
-from medrat.core import markdown_table, slug
+from medrat.core import markdown_table
 
 root = Path(__file__).resolve().parents[1]
 FIG = root / 'results' / 'figures'
@@ -99,67 +99,69 @@ def nih_iu(run: Path) -> tuple[str, str]:
                if health and (health['micro']['f1'] < .85 or health['macro']['f1'] < .5) else '') + '.')
     return '\n'.join(L), head
 
-def ablations(root_dir: Path) -> str:
-    "The paper's Table 4 question on our data: alignment of the shared space per ablation (chapter shared_space)."
-    t = pd.read_csv(root_dir / 'alignment_table.csv', index_col=0)
-    ce = {}
-    for name in t.index:
-        f = root_dir / slug(name) / 'results.json'
-        if f.exists(): ce[name] = json.loads(f.read_text())['metrics']['MedRAT (ours)']['ce']['macro']['f1']
-    r0 = json.loads(next(iter(root_dir.glob('*/results.json'))).read_text())
-    cols = [('i2r_P@5', 'image->report P@5'), ('i2r_chance', 'chance'), ('r2i_P@5', 'report->image P@5'),
-            ('r2i_chance', 'chance'), ('i2r_knn_macro_f1', 'k-NN macro-F1 (img from rep)'), ('modality_gap', 'modality gap'),
-            ('silhouette_mean', 'mean silhouette')]
-    L = ["### The shared space per ablation (real data, chapter shared_space)", "",
-         f"Each configuration trained like experiment 1 for {r0['selection']['epochs_run']} epochs ({steps(r0):,} optimiser steps; "
-         "same data and seed); alignment of the 197 NIH test images' and 590 IU test reports' global vectors: precision@5 of "
-         "sharing a pathology across modalities (with its chance level), k-NN label transfer, modality gap (centroid distance "
-         "over within-modality spread; 0 = same place), mean per-pathology silhouette; and CE macro-F1 of the test reports.", "",
-         markdown_table(['configuration'] + [c for _, c in cols] + ['CE macro-F1'],
-                        [[name] + [f3(row[k]) for k, _ in cols] + [f3(ce.get(name))] for name, row in t.iterrows()])]
-    head = None
-    if {'MedRAT (full)', 'neither auxiliary task'} <= set(t.index):
-        f, n = t.loc['MedRAT (full)'], t.loc['neither auxiliary task']
-        head = (f"**Real-data ablations:** after {steps(r0):,} steps each, an image's 5 nearest reports share a pathology with it "
-                f"{f['i2r_P@5']:.0%} of the time with both auxiliary tasks and {n['i2r_P@5']:.0%} without them (chance "
-                f"{f['i2r_chance']:.0%}); the modality gap is {f['modality_gap']:.2f} against {n['modality_gap']:.2f}, and every "
-                f"configuration's reports score CE macro-F1 {', '.join(sorted({f3(v) for v in ce.values()}))}. "
-                f"{steps(r0):,} steps is far from a trained model: this is not yet a test of the paper's Table 4.")
-    return '\n'.join(L), head
+def synth_curves(r: dict, others: dict) -> str:
+    "Validation language loss and selection score per epoch of every configuration (seed r), and of the full model at other seeds."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    lines = [(f"{n} (seed {r['seed']})", c['history'], '-') for n, c in r['configs'].items()]
+    for s, d in others.items():
+        h = json.loads(((d / 'results.json') if isinstance(d, Path) else Path(d) / 'results.json').read_text())['configs'].get('MedRAT (full)')
+        if h: lines.append((f"MedRAT (full) (seed {s})", h['history'], '--'))
+    for label, hist, ls in lines:
+        ep = [h['epoch'] for h in hist]
+        for ax, k in zip(axes, ('valid_lang', 'valid_ce_f1')): ax.plot(ep, [h.get(k) for h in hist], ls, lw=1.2, label=label)
+    axes[0].set_ylabel('validation language loss (nats/token)'); axes[1].set_ylabel('selection score: CE macro-F1 (validation)')
+    for ax in axes: ax.set_xlabel(f"epoch ({-(-r['settings']['n_reports'] // r['settings']['bs'])} steps each)")
+    axes[1].legend(fontsize=6, ncol=2); fig.suptitle('Generated benchmark, scale ' + r['scale'] + ': validation curves', fontsize=9)
+    fig.tight_layout(); FIG.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIG / 'synth-curves.png', dpi=110); plt.close(fig)
+    return 'synth-curves.png'
 
-def synth(run: Path) -> tuple[str, str]:
+def synth(run: Path, seeds_dir: Path) -> tuple[str, str]:
+    "The benchmark's tables (one seed, every configuration), its seeds table, and the paper's claims decided."
     from medrat.benchmark import results_markdown
+    from medrat.comparisons import seeds_summary, seeds_table, paper_claims
     r = json.loads((run / 'results.json').read_text())
     full, B = r['configs'].get('MedRAT (full)'), r['baselines']
+    runs = {r['seed']: r}
+    runs.update({int(d.name[5:]): d for d in sorted(seeds_dir.glob('seed-*')) if (d / 'results.json').exists()})
+    S = seeds_summary(dict(sorted(runs.items())))
+    md = '### Synthetic benchmark (GENERATED data)\n\n' + results_markdown(r)
+    every = lambda part: {k: v for k, v in S[part].items() if len(v) == len(S['seeds'])}   # methods run at every seed
+    T = dict(S, configs=every('configs'), baselines=every('baselines'))
+    if len(S['seeds']) > 1:
+        md += (f"\n\n### The full model and the baselines at {len(S['seeds'])} seeds (GENERATED data)\n\n"
+               "CE micro-F1 of the reports written for the test images (each seed: its own generated data, views, training "
+               "and bootstrap):\n\n" + seeds_table(T) + "\n\nDecoder health (the test reports auto-encoded), CE micro-F1:\n\n"
+               + seeds_table(T, 'health_ce_micro_f1') + "\n\nOptimiser steps and convergence verdict per seed: "
+               + '; '.join(f"seed {k}: {v['steps']:,} steps, {'converged' if v['converged'] else 'NOT converged'}"
+                           for k, v in S['configs']['MedRAT (full)'].items()) + '.')
+    fig = synth_curves(r, {k: v for k, v in runs.items() if k != r['seed']})
+    md += f"\n\n![validation curves of every configuration](results/figures/{fig})"
     head = ''
     if full:
         f, c = full['metrics']['ce']['micro'], B['classify-then-retrieve']['ce']['micro']
-        mf = B['most frequent report']['ce']['micro']
-        n_steps = len(full['history']) * -(-max(r['settings']['n_images'], r['settings']['n_reports']) // r['settings']['bs'])
-        conv = full.get('convergence')
-        hf = full.get('health', {}).get('micro', {}).get('f1')
-        head = (f"**Generated benchmark:** after {n_steps:,} optimiser steps"
-                + ('' if conv is None else f" (selection score {'stopped improving at epoch ' + str(conv['best_epoch']) if conv['converged'] else 'still improving'}"
-                   f" of {conv['epochs_run']})")
-                + f", the full model's CE micro-F1 {ci(f)} {verdict(f, c)} classify-then-retrieve ({ci(c)}) and "
-                f"{verdict(f, mf)} the most frequent report ({ci(mf)})"
-                + ('' if hf is None else f"; its decoder writes back the labels of the test reports it is given at CE micro-F1 "
-                   f"{f3(hf)}" + (" only: the model is undertrained, and the comparison is not yet a test of the method" if hf < 0.85 else ''))
-                + '.')
-    return '### Synthetic benchmark (GENERATED data)\n\n' + results_markdown(r), head
+        conv, hf = full.get('convergence'), full.get('health', {}).get('micro', {}).get('f1')
+        head = (f"**Generated benchmark:** after {full['steps']:,} optimiser steps ("
+                + ('selection score stopped improving at epoch ' if conv['converged'] else 'NOT converged: the selection score was still improving at epoch ')
+                + f"{conv['best_epoch']} of {conv['epochs_run']}), the full model's CE micro-F1 {ci(f)} {verdict(f, c)} "
+                f"classify-then-retrieve ({ci(c)}); its decoder writes back the labels of the test reports it is given at CE "
+                f"micro-F1 {f3(hf)}" + (" only, so the comparison is not yet a test of the method" if hf < 0.85 else '') + '.')
+        head += '\n\n**The paper\'s claims, decided on the generated benchmark** (chapter `comparisons`):\n\n' + '\n'.join(
+            f'- {c}' for c in paper_claims(r, S))
+    return md, head
 
 if __name__ == '__main__':
-    runs = dict(zip(('nih-iu', 'synth', 'ablations'), map(Path, sys.argv[1:])))
-    for k in ('nih-iu', 'synth', 'ablations'): runs.setdefault(k, root / 'runs' / k)
+    runs = dict(zip(('nih-iu', 'synth', 'synth-seeds'), map(Path, sys.argv[1:])))
+    for k in ('nih-iu', 'synth', 'synth-seeds'): runs.setdefault(k, root / 'runs' / k)
     (root / 'results').mkdir(exist_ok=True)
     heads = {}
-    for name, fn, dest, need in (('nih-iu', nih_iu, 'nih-iu.md', 'results.json'), ('ablations', ablations, 'ablations.md', 'alignment_table.csv'),
-                                 ('synth', synth, 'synth-benchmark.md', 'results.json')):
+    for name, fn, dest, need, args in (('nih-iu', nih_iu, 'nih-iu.md', 'results.json', ()),
+                                       ('synth', synth, 'synth-benchmark.md', 'results.json', (runs['synth-seeds'],))):
         if not (runs[name] / need).exists(): print(f"skipped {dest}: no {runs[name] / need}"); continue
-        out = fn(runs[name])
-        md, heads[name] = out if isinstance(out, tuple) else (out, None)
+        md, heads[name] = fn(runs[name], *args)
         (root / 'results' / dest).write_text(md + '\n')
         print(f"wrote {root / 'results' / dest}")
     if any(heads.values()):
-        (root / 'results' / 'headline.md').write_text('\n\n'.join(h for h in (heads.get('nih-iu'), heads.get('ablations'), heads.get('synth')) if h) + '\n')
+        (root / 'results' / 'headline.md').write_text('\n\n'.join(h for h in (heads.get('nih-iu'), heads.get('synth')) if h) + '\n')
         print(f"wrote {root / 'results' / 'headline.md'}")
