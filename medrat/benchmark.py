@@ -308,7 +308,9 @@ def results_markdown(results: dict) -> str:
             f"Labeler agreement with the generator on the training reports: {_f(results.get('labeler_agreement_min'))} (worst class).")
     tail = (f"Wall time {_f(w.get('total', np.nan) / 60, 1)} min (features {_f(w.get('features', np.nan), 0)} s"
             f"{', cached' if w.get('features_cached') else ''}) on {m.get('cpu_model', m.get('processor', '?'))} "
-            f"({m.get('cpu_count')} cores, torch threads {results.get('threads')}){'' if results.get('complete') else '; RUN INCOMPLETE'}.")
+            f"({m.get('cpu_count')} cores, torch threads {results.get('threads')})"
+            + (f"; the sum of {len(results['merged_from'])} runs' wall times, the runs side by side" if len(results.get('merged_from', [])) > 1 else '')
+            + f"{'' if results.get('complete') else '; RUN INCOMPLETE'}.")
     return '\n\n'.join([head, main_table(results), '**Detail accuracy per attribute** (unstated counts wrong):',
                         detail_table(results), '**Findings** (computed from the numbers above):', findings(results), tail]) + '\n'
 

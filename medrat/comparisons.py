@@ -144,9 +144,12 @@ def paper_claims(results: dict,           # one seed's `run_benchmark` results w
     t4 = [(full, 'global only'), (full, 'local only'), (full, 'no contrastive'), (full, 'no classification'), (full, 'no memory')]
     ok = [(a, b) for a, b in t4 if b in ran]
     held = sum(compare_seeds(one, a, b)['verdict'] == 'above' for a, b in ok)
+    n_conv = sum(bool(per[str(results['seed'])].get('converged')) for per in one['configs'].values())
     out.append(f"(b) Table 4 (seed {results['seed']}, CE micro-F1): the full model is {vs(full, 'global only')} and "
                f"{vs(full, 'local only')}; {vs(full, 'no contrastive')} and {vs(full, 'no classification')}; "
-               f"{vs(full, 'no memory')}. The paper's direction holds, with disjoint intervals, in {held} of {len(ok)} comparisons.")
+               f"{vs(full, 'no memory')}. The paper's direction holds, with disjoint intervals, in {held} of {len(ok)} comparisons; "
+               f"{n_conv} of {len(one['configs'])} configurations of this seed had converged"
+               + (", so (b)-(e) compare models that were still improving." if n_conv < len(one['configs']) else '.'))
     out.append(f"(c) Table 5 (seed {results['seed']}, CE micro-F1): decoder augmentation by dropout is {vs(full, 'no augmentation')}; "
                f"dropout is {vs(full, 'noise augmentation')}.")
     orc, rnd = 'oracle labels -> report with those labels', 'random report'
