@@ -105,7 +105,7 @@ def synth_curves(r: dict, others: dict) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     lines = [(f"{n} (seed {r['seed']})", c['history'], '-') for n, c in r['configs'].items()]
     for s, d in others.items():
-        h = json.loads(((d / 'results.json') if isinstance(d, Path) else Path(d) / 'results.json').read_text())['configs'].get('MedRAT (full)')
+        h = json.loads((Path(d) / 'results.json').read_text())['configs'].get('MedRAT (full)')
         if h: lines.append((f"MedRAT (full) (seed {s})", h['history'], '--'))
     for label, hist, ls in lines:
         ep = [h['epoch'] for h in hist]
