@@ -351,22 +351,24 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
                   configs: str=None,         # comma-separated configurations (`medrat.model.ABLATIONS` names, 'few-shot (1% paired)'); default: the benchmark's list
                   seeds: str=None,           # several seeds: N (0..N-1) or a list (0,4,7); each in OUT/seed-S, a summary in OUT/results.json
                   publish: str=None,         # also write the results markdown here (e.g. results/synth-benchmark.md)
-                  cache_dir: str=None):      # feature cache (default OUT/cache), e.g. shared by runs of other configurations
+                  cache_dir: str=None,       # feature cache (default OUT/cache), e.g. shared by runs of other configurations
+                  epochs: int=None):         # override the scale's epochs (one pass over the training reports each), e.g. a longer budget
     "Run the controlled benchmark on GENERATED radiographs and reports (chapter 12a): configurations and baselines."
     from medrat.benchmark import SCALES, run_benchmark, results_markdown, config_spec
     from medrat.comparisons import run_benchmark_seeds, seeds_table
-    _choice('scale', scale, list(SCALES)); _seed(seed); _output_dir('out', out)
+    _choice('scale', scale, list(SCALES)); _seed(seed); _at_least('epochs', epochs); _output_dir('out', out)
     if cache_dir: _output_dir('cache-dir', cache_dir)
     names = None if configs is None else [c.strip() for c in configs.split(',') if c.strip()]
     for c in names or []: config_spec(c)                          # an unknown name is refused before any work
     if publish:
         if Path(publish).is_dir(): raise DataError(f"--publish {publish}: is a folder; give a file name")
         _output_dir('publish', Path(publish).parent)
+    kw = {} if epochs is None else dict(epochs=epochs)             # `SCALES` overrides, recorded in results.json's settings
     if seeds is not None:
-        res = run_benchmark_seeds(out, _seeds(seeds), scale=scale, configs=names, cache_dir=cache_dir, progress=True)
+        res = run_benchmark_seeds(out, _seeds(seeds), scale=scale, configs=names, cache_dir=cache_dir, progress=True, **kw)
         print(seeds_table(res)); print(); print(seeds_table(res, 'health_ce_micro_f1'))
         return
-    res = run_benchmark(out, scale=scale, seed=seed, configs=names, publish=publish, cache_dir=cache_dir, progress=True)
+    res = run_benchmark(out, scale=scale, seed=seed, configs=names, publish=publish, cache_dir=cache_dir, progress=True, **kw)
     print(results_markdown(res))
 
 COMMANDS = {'train': cmd_train, 'benchmark': cmd_benchmark, 'generate': cmd_generate, 'evaluate': cmd_evaluate, 'data-summary': cmd_data_summary}

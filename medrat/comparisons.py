@@ -135,8 +135,9 @@ def paper_claims(results: dict,           # one seed's `run_benchmark` results w
     fs = S['configs'][full]
     conv = sum(bool(v.get('converged')) for v in fs.values())
     health = np.mean([v['health_ce_micro_f1'] for v in fs.values()])
-    n = len(c['seeds'])
-    out = [f"(a) Over {n} seed{'s' * (n > 1)} the full model's CE micro-F1 is {c['a']:.3f} against classify-then-retrieve's "
+    n, st = len(c['seeds']), sorted({v.get('steps') for v in fs.values() if v.get('steps')})
+    steps = '' if not st else f", after {st[0]:,} optimiser steps" if len(st) == 1 else f", after {st[0]:,}-{st[-1]:,} optimiser steps"
+    out = [f"(a) Over {n} seed{'s' * (n > 1)}{steps}, the full model's CE micro-F1 is {c['a']:.3f} against classify-then-retrieve's "
            f"{c['b']:.3f} (mean difference {c['diff']:+.3f}, lower in {c['lower']} of {n}"
            + ('' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}")
            + f"; 95% intervals disjoint in {c['above'] + c['below']} of {n}): MedRAT is {c['verdict']} "

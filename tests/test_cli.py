@@ -173,3 +173,16 @@ def test_evaluate_bad_split(tiny_run, tmp_path):
     r = run_cli('evaluate', '--run', str(tiny_run), '--iu-images', str(tmp_path), '--split', 'tset')
     assert r.returncode == 2 and "--split 'tset': unknown; choose one of train, val, test" in r.stderr
     with pytest.raises(DataError, match="split='tset': not an IU X-ray split"): evaluate_iu(tiny_run, tmp_path, split='tset')
+
+
+def test_benchmark_seeds_with_a_longer_budget(tmp_path, capsys):
+    "`medrat benchmark --seeds 1 --epochs 2`: the override reaches the run, is recorded in its settings, and the steps follow it."
+    main(['benchmark', '--scale', 'tiny', '--configs', 'MedRAT (full)', '--seeds', '1', '--epochs', '2',
+          '--out', str(tmp_path / 'r'), '--cache-dir', str(tmp_path / 'c')])
+    run = json.loads((tmp_path / 'r' / 'seed-0' / 'results.json').read_text())
+    full = run['configs']['MedRAT (full)']
+    assert run['settings']['epochs'] == 2 and len(full['history']) == 2
+    assert full['steps'] == 2 * -(-run['settings']['n_reports'] // run['settings']['bs'])   # an epoch covers the reports once
+    summary = json.loads((tmp_path / 'r' / 'results.json').read_text())
+    assert summary['configs']['MedRAT (full)']['0']['steps'] == full['steps']
+    assert 'MedRAT (full)' in capsys.readouterr().out

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which is not installable everywhere).
 
-The `<!-- results -->` marker is replaced by the tables in results/*.md and `<!-- headline -->` by results/headline.md,
+The `<!-- results -->` marker is replaced by the tables in results/*.md and `<!-- headline -->` by results/headline/*.md,
 which tools/results_tables.py writes from run outputs (never typed by hand). `--check` exits 1 when README.md is not what this script makes."""
 import json, sys
 from pathlib import Path
@@ -12,12 +12,12 @@ def render() -> str:
     nb = json.loads((root/'nbs'/'index.ipynb').read_text())
     parts = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
-    order = ['nih-iu.md', 'synth-benchmark.md']      # the main experiment first
-    tables = sorted((p for p in (root/'results').glob('*.md') if p.name != 'headline.md'),
-                    key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
+    first = lambda order: lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name)
+    order = ['nih-iu', 'synth-benchmark', 'synth-long']      # the main experiment first
+    tables = sorted((root/'results').glob('*.md'), key=first(order))
     res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'
-    head = root/'results'/'headline.md'
-    head = head.read_text().strip() if head.exists() else '_No results yet: run `medrat train`._'
+    heads = sorted((root/'results'/'headline').glob('*.md'), key=first(['nih-iu', 'synth', 'synth-long']))
+    head = '\n\n'.join(p.read_text().strip() for p in heads) if heads else '_No results yet: run `medrat train`._'
     return text.replace('<!-- results -->', res).replace('<!-- headline -->', head)
 
 if __name__ == '__main__':

@@ -1,13 +1,17 @@
 #!/usr/bin/env python
 """Write results/*.md and results/figures/*.png from run outputs (tables are never typed by hand), then README.md:
 
-    python tools/results_tables.py [runs/nih-iu] [runs/synth] [runs/synth-seeds]    (then: python tools/make_readme.py)
+    python tools/results_tables.py [runs/nih-iu] [runs/synth] [runs/synth-seeds] [runs/synth-long] [runs/synth-lr]
+    python tools/make_readme.py
 
 results/nih-iu.md comes from a `medrat train` run's results.json (and its figures: learning curves, the shared-space
 maps and attention overlays that `medrat.probes.analyse_run` draws, made here when the run has none yet);
 results/synth-benchmark.md from `medrat.benchmark.run_benchmark`'s results.json (through `results_markdown`, every
-configuration at one seed) and the full model's runs at other seeds (runs/synth-seeds/seed-S); results/headline.md
-holds one sentence per experiment and the paper's claims (`medrat.comparisons.paper_claims`), from the same files.
+configuration at one seed) and the full model's runs at other seeds (runs/synth-seeds/seed-S); results/synth-long.md
+from the full model trained for a longer budget at several seeds (runs/synth-long/seed-S, `medrat benchmark --seeds 3
+--epochs N`) and from runs of other learning rates (runs/synth-lr/*). results/headline/<part>.md holds each part's
+sentences and the paper's claims (`medrat.comparisons.paper_claims`), from the same files; a part whose runs are
+absent keeps the files it wrote before.
 """
 import json, shutil, sys
 from pathlib import Path
@@ -151,17 +155,81 @@ def synth(run: Path, seeds_dir: Path) -> tuple[str, str]:
             f'- {c}' for c in paper_claims(r, S))
     return md, head
 
+def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
+    "The full model trained for a longer budget at several seeds (and other learning rates at seed 0): table, curves, claim (a)."
+    from medrat.comparisons import seeds_summary, compare_seeds, paper_claims
+    runs = {int(d.name[5:]): json.loads((d / 'results.json').read_text())
+            for d in sorted(long_dir.glob('seed-*')) if (d / 'results.json').exists()}
+    runs = {k: r for k, r in sorted(runs.items()) if 'MedRAT (full)' in r['configs']}
+    S = seeds_summary(runs)
+    st, first = S['configs']['MedRAT (full)'], runs[min(runs)]
+    per_epoch = -(-first['settings']['n_reports'] // first['settings']['bs'])
+    rows = []
+    for s_, r in runs.items():
+        c, b = r['configs']['MedRAT (full)'], r['baselines']['classify-then-retrieve']['ce']['micro']
+        cv = c['convergence']
+        rows.append([str(s_), f"{c['steps']:,}", ci(c['metrics']['ce']['micro']), ci(b), f3(c['health']['micro']['f1']),
+                     str(c['distinct_reports']), f"{cv['best_epoch']} of {cv['epochs_run']}",
+                     'stopped improving' if cv['converged'] else 'NOT converged', f"{c['seconds']['total'] / 60:.1f}"])
+    cmp = compare_seeds(S, 'MedRAT (full)', 'classify-then-retrieve')
+    n_conv = sum(bool(v['converged']) for v in st.values())
+    L = [f"### The full model trained longer: {first['settings']['epochs']} epochs at {len(runs)} seed{'s' * (len(runs) > 1)} (GENERATED data)", "",
+         f"The settings of the table above except the budget: {first['settings']['epochs']} epochs of {per_epoch} steps "
+         f"(`medrat benchmark --configs \"MedRAT (full)\" --seeds {len(runs)} --epochs {first['settings']['epochs']}`), "
+         f"lr {first['settings']['lr']:g}, torch threads {first['threads']}; each seed's own data, training and bootstrap. "
+         "The wall time is one process's, with other runs beside it.", "",
+         markdown_table(['seed', 'optimiser steps', 'CE micro-F1', 'classify-then-retrieve', 'health (CE micro-F1)',
+                         'distinct reports', 'best epoch', 'selection score', 'wall time (min)'], rows).replace('|---|', '|---:|', 1), "",
+         f"Mean CE micro-F1 {cmp['a']:.3f} against {cmp['b']:.3f} (lower in {cmp['lower']} of {len(cmp['seeds'])} seed{'s' * (len(cmp['seeds']) > 1)}"
+         + ('' if cmp['p'] != cmp['p'] else f", paired t-test p = {cmp['p']:.2f}")
+         + f"): the full model is {cmp['verdict']} classify-then-retrieve; {n_conv} of {len(runs)} run{'s' * (len(runs) > 1)} had stopped improving."]
+    r0 = runs[min(runs)]
+    others = [n for n in r0['configs'] if n != 'MedRAT (full)']
+    if others:                                   # other configurations of the first seed, the same budget (merge_results)
+        full0 = r0['configs']['MedRAT (full)']
+        orow = lambda n, c: [n, ci(c['metrics']['ce']['micro']), verdict(c['metrics']['ce']['micro'], full0['metrics']['ce']['micro']),
+                             f3(c['health']['micro']['f1']), f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}",
+                             'stopped improving' if c['convergence']['converged'] else 'NOT converged']
+        L += ["", f"Other configurations at seed {r0['seed']}, the same budget:", "",
+              markdown_table(['configuration', 'CE micro-F1', 'against the full model', 'health', 'best epoch', 'selection score'],
+                             [orow('MedRAT (full)', full0)[:2] + ['–'] + orow('MedRAT (full)', full0)[3:]]
+                             + [orow(n, r0['configs'][n]) for n in others])]
+    lr_runs = [json.loads((d / 'results.json').read_text()) for d in sorted(lr_dir.glob('*')) if (d / 'results.json').exists()]
+    lr_runs = [r for r in lr_runs if 'MedRAT (full)' in r['configs']]
+    if lr_runs:
+        lrow = lambda r, c: [f"{r['settings']['lr']:g}", str(r['seed']), f"{c['steps']:,}", f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}",
+                             'stopped improving' if c['convergence']['converged'] else 'NOT converged', f3(c['best']),
+                             ci(c['metrics']['ce']['micro']), f3(c['health']['micro']['f1'])]
+        lrows = [lrow(r, r['configs']['MedRAT (full)']) for r in [runs[min(runs)]] + lr_runs]
+        L += ["", "Other learning rates (the full model, seed 0; the selection score is the validation CE macro-F1 of the selected epoch):", "",
+              markdown_table(['lr', 'seed', 'optimiser steps', 'best epoch', 'verdict', 'selection score', 'test CE micro-F1',
+                              'health'], lrows).replace('|---|', '|---:|', 1)]
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    lines = [(f"lr {r['settings']['lr']:g}, seed {k}", r['configs']['MedRAT (full)']['history'], '-') for k, r in runs.items()]
+    lines += [(f"lr {r['settings']['lr']:g}, seed {r['seed']}", r['configs']['MedRAT (full)']['history'], ':') for r in lr_runs]
+    for label, hist, ls in lines:
+        ep = [h['epoch'] for h in hist]
+        for ax, k in zip(axes, ('valid_lang', 'valid_ce_f1')): ax.plot(ep, [h.get(k) for h in hist], ls, lw=1.1, label=label)
+    axes[0].set_ylabel('validation language loss (nats/token)'); axes[1].set_ylabel('selection score: CE macro-F1 (validation)')
+    for ax in axes: ax.set_xlabel(f'epoch ({per_epoch} steps each)')
+    axes[1].legend(fontsize=7); fig.suptitle('Generated benchmark, the full model trained longer: validation curves', fontsize=9)
+    fig.tight_layout(); FIG.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIG / 'synth-long-curves.png', dpi=110); plt.close(fig)
+    L += ["", "![validation curves of the longer runs](results/figures/synth-long-curves.png)"]
+    head = "**Trained longer** (the full model and the baselines): " + paper_claims(runs[min(runs)], S)[0][len('(a) '):]
+    return '\n'.join(L), head
+
 if __name__ == '__main__':
-    runs = dict(zip(('nih-iu', 'synth', 'synth-seeds'), map(Path, sys.argv[1:])))
-    for k in ('nih-iu', 'synth', 'synth-seeds'): runs.setdefault(k, root / 'runs' / k)
-    (root / 'results').mkdir(exist_ok=True)
-    heads = {}
+    names = ('nih-iu', 'synth', 'synth-seeds', 'synth-long', 'synth-lr')
+    runs = dict(zip(names, map(Path, sys.argv[1:])))
+    for k in names: runs.setdefault(k, root / 'runs' / k)
+    (root / 'results' / 'headline').mkdir(parents=True, exist_ok=True)
     for name, fn, dest, need, args in (('nih-iu', nih_iu, 'nih-iu.md', 'results.json', ()),
-                                       ('synth', synth, 'synth-benchmark.md', 'results.json', (runs['synth-seeds'],))):
+                                       ('synth', synth, 'synth-benchmark.md', 'results.json', (runs['synth-seeds'],)),
+                                       ('synth-long', synth_long, 'synth-long.md', 'seed-0/results.json', (runs['synth-lr'],))):
         if not (runs[name] / need).exists(): print(f"skipped {dest}: no {runs[name] / need}"); continue
-        md, heads[name] = fn(runs[name], *args)
+        md, head = fn(runs[name], *args)
         (root / 'results' / dest).write_text(md + '\n')
         print(f"wrote {root / 'results' / dest}")
-    if any(heads.values()):
-        (root / 'results' / 'headline.md').write_text('\n\n'.join(h for h in (heads.get('nih-iu'), heads.get('synth')) if h) + '\n')
-        print(f"wrote {root / 'results' / 'headline.md'}")
+        if head: (root / 'results' / 'headline' / f'{name}.md').write_text(head + '\n'); print(f"wrote results/headline/{name}.md")
