@@ -103,23 +103,30 @@ def nih_iu(run: Path) -> tuple[str, str]:
                if health and (health['micro']['f1'] < .85 or health['macro']['f1'] < .5) else '') + '.')
     return '\n'.join(L), head
 
-def synth_curves(r: dict, others: dict) -> str:
-    "Validation language loss and selection score per epoch of every configuration (seed r), and of the full model at other seeds."
+def curves_figure(lines: list, per_epoch: int, title: str, name: str) -> str:
+    "Validation language loss and selection score per epoch, one line per (label, history, line style); saved as results/figures/NAME."
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    lines = [(f"{n} (seed {r['seed']})", c['history'], '-') for n, c in r['configs'].items()]
-    for s, d in others.items():
-        h = json.loads((Path(d) / 'results.json').read_text())['configs'].get('MedRAT (full)')
-        if h: lines.append((f"MedRAT (full) (seed {s})", h['history'], '--'))
     for label, hist, ls in lines:
         ep = [h['epoch'] for h in hist]
         for ax, k in zip(axes, ('valid_lang', 'valid_ce_f1')): ax.plot(ep, [h.get(k) for h in hist], ls, lw=1.2, label=label)
     axes[0].set_ylabel('validation language loss (nats/token)'); axes[1].set_ylabel('selection score: CE macro-F1 (validation)')
-    for ax in axes: ax.set_xlabel(f"epoch ({-(-r['settings']['n_reports'] // r['settings']['bs'])} steps each)")
-    axes[1].legend(fontsize=6, ncol=2); fig.suptitle('Generated benchmark, scale ' + r['scale'] + ': validation curves', fontsize=9)
+    for ax in axes: ax.set_xlabel(f"epoch ({per_epoch} steps each)")
+    axes[1].legend(fontsize=6 if len(lines) > 6 else 7, ncol=2 if len(lines) > 6 else 1); fig.suptitle(title, fontsize=9)
     fig.tight_layout(); FIG.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIG / 'synth-curves.png', dpi=110); plt.close(fig)
-    return 'synth-curves.png'
+    fig.savefig(FIG / name, dpi=110); plt.close(fig)
+    return name
+
+def per_epoch(r: dict) -> int: return -(-r['settings']['n_reports'] // r['settings']['bs'])   # an epoch covers the reports once
+def conv_words(c: dict) -> str: return 'stopped improving' if c['convergence']['converged'] else 'NOT converged'
+
+def synth_curves(r: dict, others: dict) -> str:
+    "Validation language loss and selection score per epoch of every configuration (seed r), and of the full model at other seeds."
+    lines = [(f"{n} (seed {r['seed']})", c['history'], '-') for n, c in r['configs'].items()]
+    for s, d in others.items():
+        h = json.loads((Path(d) / 'results.json').read_text())['configs'].get('MedRAT (full)')
+        if h: lines.append((f"MedRAT (full) (seed {s})", h['history'], '--'))
+    return curves_figure(lines, per_epoch(r), 'Generated benchmark, scale ' + r['scale'] + ': validation curves', 'synth-curves.png')
 
 def synth(run: Path, seeds_dir: Path) -> tuple[str, str]:
     "The benchmark's tables (one seed, every configuration), its seeds table, and the paper's claims decided."
@@ -156,68 +163,61 @@ def synth(run: Path, seeds_dir: Path) -> tuple[str, str]:
     return md, head
 
 def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
-    "The full model trained for a longer budget at several seeds (and other learning rates at seed 0): table, curves, claim (a)."
+    "The full model trained for a longer budget at several seeds (and at other learning rates): table, curves, claim (a)."
     from medrat.comparisons import seeds_summary, compare_seeds, paper_claims
     runs = {int(d.name[5:]): json.loads((d / 'results.json').read_text())
             for d in sorted(long_dir.glob('seed-*')) if (d / 'results.json').exists()}
     runs = {k: r for k, r in sorted(runs.items()) if 'MedRAT (full)' in r['configs']}
-    S = seeds_summary(runs)
-    st, first = S['configs']['MedRAT (full)'], runs[min(runs)]
-    per_epoch = -(-first['settings']['n_reports'] // first['settings']['bs'])
+    if not runs: sys.exit(f"{long_dir}: no seed-S/results.json with a 'MedRAT (full)' run")
+    S, r0 = seeds_summary(runs), runs[min(runs)]
+    st, n = r0['settings'], len(runs)
     rows = []
     for s_, r in runs.items():
         c, b = r['configs']['MedRAT (full)'], r['baselines']['classify-then-retrieve']['ce']['micro']
-        cv = c['convergence']
         rows.append([str(s_), f"{c['steps']:,}", ci(c['metrics']['ce']['micro']), ci(b), f3(c['health']['micro']['f1']),
-                     str(c['distinct_reports']), f"{cv['best_epoch']} of {cv['epochs_run']}",
-                     'stopped improving' if cv['converged'] else 'NOT converged', f"{c['seconds']['total'] / 60:.1f}"])
+                     str(c['distinct_reports']), f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}",
+                     conv_words(c), f"{c['seconds']['total'] / 60:.1f}"])
     cmp = compare_seeds(S, 'MedRAT (full)', 'classify-then-retrieve')
-    n_conv = sum(bool(v['converged']) for v in st.values())
-    L = [f"### The full model trained longer: {first['settings']['epochs']} epochs at {len(runs)} seed{'s' * (len(runs) > 1)} (GENERATED data)", "",
-         f"The settings of the table above except the budget: {first['settings']['epochs']} epochs of {per_epoch} steps "
-         f"(`medrat benchmark --configs \"MedRAT (full)\" --seeds {len(runs)} --epochs {first['settings']['epochs']}`), "
-         f"lr {first['settings']['lr']:g}, torch threads {first['threads']}; each seed's own data, training and bootstrap. "
-         "The wall time is one process's, with other runs beside it.", "",
+    n_conv = sum(bool(v['converged']) for v in S['configs']['MedRAT (full)'].values())
+    plural = lambda k, w: f"{k} {w}{'s' * (k != 1)}"
+    L = [f"### The full model trained longer: {st['epochs']} epochs at {plural(n, 'seed')} (GENERATED data)", "",
+         f"The settings of the table above except the budget: {st['epochs']} epochs of {per_epoch(r0)} steps "
+         f"(`medrat benchmark --configs \"MedRAT (full)\" --seeds {n} --epochs {st['epochs']}`), lr {st['lr']:g}, torch threads "
+         f"{r0['threads']}; each seed's own data, training and bootstrap. The baselines do not depend on the budget; their features "
+         "are computed again in each run folder, so they can differ from the table above in the third decimal (floating-point "
+         "rounding depends on the processor). The wall time is one process's, with other runs beside it.", "",
          markdown_table(['seed', 'optimiser steps', 'CE micro-F1', 'classify-then-retrieve', 'health (CE micro-F1)',
-                         'distinct reports', 'best epoch', 'selection score', 'wall time (min)'], rows).replace('|---|', '|---:|', 1), "",
-         f"Mean CE micro-F1 {cmp['a']:.3f} against {cmp['b']:.3f} (lower in {cmp['lower']} of {len(cmp['seeds'])} seed{'s' * (len(cmp['seeds']) > 1)}"
+                         'distinct reports', 'best epoch', 'verdict', 'wall time (min)'], rows), "",
+         f"Mean CE micro-F1 {cmp['a']:.3f} against {cmp['b']:.3f} (lower in {cmp['lower']} of {plural(len(cmp['seeds']), 'seed')}"
          + ('' if cmp['p'] != cmp['p'] else f", paired t-test p = {cmp['p']:.2f}")
-         + f"): the full model is {cmp['verdict']} classify-then-retrieve; {n_conv} of {len(runs)} run{'s' * (len(runs) > 1)} had stopped improving."]
-    r0 = runs[min(runs)]
-    others = [n for n in r0['configs'] if n != 'MedRAT (full)']
+         + f"): the full model is {cmp['verdict']} classify-then-retrieve; {n_conv} of {plural(n, 'run')} had stopped improving."]
+    others = [k for k in r0['configs'] if k != 'MedRAT (full)']
     if others:                                   # other configurations of the first seed, the same budget (merge_results)
-        full0 = r0['configs']['MedRAT (full)']
-        orow = lambda n, c: [n, ci(c['metrics']['ce']['micro']), verdict(c['metrics']['ce']['micro'], full0['metrics']['ce']['micro']),
-                             f3(c['health']['micro']['f1']), f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}",
-                             'stopped improving' if c['convergence']['converged'] else 'NOT converged']
-        L += ["", f"Other configurations at seed {r0['seed']}, the same budget:", "",
-              markdown_table(['configuration', 'CE micro-F1', 'against the full model', 'health', 'best epoch', 'selection score'],
-                             [orow('MedRAT (full)', full0)[:2] + ['–'] + orow('MedRAT (full)', full0)[3:]]
-                             + [orow(n, r0['configs'][n]) for n in others])]
+        full0 = r0['configs']['MedRAT (full)']['metrics']['ce']['micro']
+        orow = lambda k, c, vs: [k, ci(c['metrics']['ce']['micro']), vs, f3(c['health']['micro']['f1']),
+                                 f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}", conv_words(c)]
+        L += ["", f"Other configurations at seed {r0['seed']}, the same budget (CE micro-F1 of the test reports; a difference "
+                  "counts when the 95% intervals are disjoint):", "",
+              markdown_table(['configuration', 'CE micro-F1', 'against the full model', 'health', 'best epoch', 'verdict'],
+                             [orow('MedRAT (full)', r0['configs']['MedRAT (full)'], '–')]
+                             + [orow(k, r0['configs'][k], verdict(r0['configs'][k]['metrics']['ce']['micro'], full0)) for k in others])]
     lr_runs = [json.loads((d / 'results.json').read_text()) for d in sorted(lr_dir.glob('*')) if (d / 'results.json').exists()]
     lr_runs = [r for r in lr_runs if 'MedRAT (full)' in r['configs']]
     if lr_runs:
-        lrow = lambda r, c: [f"{r['settings']['lr']:g}", str(r['seed']), f"{c['steps']:,}", f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}",
-                             'stopped improving' if c['convergence']['converged'] else 'NOT converged', f3(c['best']),
+        lrow = lambda r, c: [f"{r['settings']['lr']:g}", str(r['seed']), f"{c['steps']:,}",
+                             f"{c['convergence']['best_epoch']} of {c['convergence']['epochs_run']}", conv_words(c), f3(c['best']),
                              ci(c['metrics']['ce']['micro']), f3(c['health']['micro']['f1'])]
-        lrows = [lrow(r, r['configs']['MedRAT (full)']) for r in [runs[min(runs)]] + lr_runs]
-        L += ["", "Other learning rates (the full model, seed 0; the selection score is the validation CE macro-F1 of the selected epoch):", "",
-              markdown_table(['lr', 'seed', 'optimiser steps', 'best epoch', 'verdict', 'selection score', 'test CE micro-F1',
-                              'health'], lrows).replace('|---|', '|---:|', 1)]
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    lines = [(f"lr {r['settings']['lr']:g}, seed {k}", r['configs']['MedRAT (full)']['history'], '-') for k, r in runs.items()]
-    lines += [(f"lr {r['settings']['lr']:g}, seed {r['seed']}", r['configs']['MedRAT (full)']['history'], ':') for r in lr_runs]
-    for label, hist, ls in lines:
-        ep = [h['epoch'] for h in hist]
-        for ax, k in zip(axes, ('valid_lang', 'valid_ce_f1')): ax.plot(ep, [h.get(k) for h in hist], ls, lw=1.1, label=label)
-    axes[0].set_ylabel('validation language loss (nats/token)'); axes[1].set_ylabel('selection score: CE macro-F1 (validation)')
-    for ax in axes: ax.set_xlabel(f'epoch ({per_epoch} steps each)')
-    axes[1].legend(fontsize=7); fig.suptitle('Generated benchmark, the full model trained longer: validation curves', fontsize=9)
-    fig.tight_layout(); FIG.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIG / 'synth-long-curves.png', dpi=110); plt.close(fig)
-    L += ["", "![validation curves of the longer runs](results/figures/synth-long-curves.png)"]
-    head = "**Trained longer** (the full model and the baselines): " + paper_claims(runs[min(runs)], S)[0][len('(a) '):]
+        L += ["", f"Other learning rates, the full model with the budget of the table of every configuration "
+                  f"({lr_runs[0]['settings']['epochs']} epochs; its 'MedRAT (full)' row is lr {st['lr']:g}); the selection score "
+                  f"is the selected epoch's `{lr_runs[0]['settings']['monitor']}` on the validation set:", "",
+              markdown_table(['lr', 'seed', 'optimiser steps', 'best epoch', 'verdict', 'selection score', 'test CE micro-F1', 'health'],
+                             [lrow(r, r['configs']['MedRAT (full)']) for r in lr_runs])]
+    lines = [(f"lr {r['settings']['lr']:g}, {r['settings']['epochs']} epochs, seed {r['seed']}", r['configs']['MedRAT (full)']['history'], ls)
+             for rs, ls in ((runs.values(), '-'), (lr_runs, ':')) for r in rs]
+    fig = curves_figure(lines, per_epoch(r0), 'Generated benchmark, the full model trained longer: validation curves', 'synth-long-curves.png')
+    L += ["", f"![validation curves of the longer runs](results/figures/{fig})"]
+    claim = paper_claims(r0, S)[0][len('(a) '):]
+    head = "**The full model trained longer** (the baselines do not depend on the budget): " + claim[0].lower() + claim[1:]
     return '\n'.join(L), head
 
 if __name__ == '__main__':
@@ -228,7 +228,9 @@ if __name__ == '__main__':
     for name, fn, dest, need, args in (('nih-iu', nih_iu, 'nih-iu.md', 'results.json', ()),
                                        ('synth', synth, 'synth-benchmark.md', 'results.json', (runs['synth-seeds'],)),
                                        ('synth-long', synth_long, 'synth-long.md', 'seed-0/results.json', (runs['synth-lr'],))):
-        if not (runs[name] / need).exists(): print(f"skipped {dest}: no {runs[name] / need}"); continue
+        if not (runs[name] / need).exists():
+            print(f"skipped {dest}: no {runs[name] / need}; results/{dest} and results/headline/{name}.md are kept from an earlier run")
+            continue
         md, head = fn(runs[name], *args)
         (root / 'results' / dest).write_text(md + '\n')
         print(f"wrote {root / 'results' / dest}")
