@@ -200,7 +200,7 @@ def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
                   "counts when the 95% intervals are disjoint):", "",
               markdown_table(['configuration', 'CE micro-F1', 'against the full model', 'health', 'best epoch', 'verdict'],
                              [orow('MedRAT (full)', r0['configs']['MedRAT (full)'], '–')]
-                             + [orow(k, r0['configs'][k], verdict(r0['configs'][k]['metrics']['ce']['micro'], full0)) for k in others])]
+                             + [orow(k, r0['configs'][k], verdict(r0['configs'][k]['metrics']['ce']['micro'], full0).removeprefix('is ')) for k in others])]
     lr_runs = [json.loads((d / 'results.json').read_text()) for d in sorted(lr_dir.glob('*')) if (d / 'results.json').exists()]
     lr_runs = [r for r in lr_runs if 'MedRAT (full)' in r['configs']]
     if lr_runs:
