@@ -13,7 +13,7 @@ from the full model trained for a longer budget at several seeds (runs/synth-lon
 sentences and the paper's claims (`medrat.comparisons.paper_claims`), from the same files; a part whose runs are
 absent keeps the files it wrote before.
 """
-import json, shutil, sys
+import json, math, shutil, sys
 from pathlib import Path
 import pandas as pd
 from medrat.core import markdown_table
@@ -185,11 +185,12 @@ def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
          f"(`medrat benchmark --configs \"MedRAT (full)\" --seeds {n} --epochs {st['epochs']}`), lr {st['lr']:g}, torch threads "
          f"{r0['threads']}; each seed's own data, training and bootstrap. The baselines do not depend on the budget; their features "
          "are computed again in each run folder, so they can differ from the table above in the third decimal (floating-point "
-         "rounding depends on the processor). The wall time is one process's, with other runs beside it.", "",
+         "rounding depends on the processor). The wall time is one process's, as its results.json records it (other runs may have "
+         "shared the cores).", "",
          markdown_table(['seed', 'optimiser steps', 'CE micro-F1', 'classify-then-retrieve', 'health (CE micro-F1)',
                          'distinct reports', 'best epoch', 'verdict', 'wall time (min)'], rows), "",
          f"Mean CE micro-F1 {cmp['a']:.3f} against {cmp['b']:.3f} (lower in {cmp['lower']} of {plural(len(cmp['seeds']), 'seed')}"
-         + ('' if cmp['p'] != cmp['p'] else f", paired t-test p = {cmp['p']:.2f}")
+         + ('' if math.isnan(cmp['p']) else f", paired t-test p = {cmp['p']:.2f}")
          + f"): the full model is {cmp['verdict']} classify-then-retrieve; {n_conv} of {plural(n, 'run')} had stopped improving."]
     others = [k for k in r0['configs'] if k != 'MedRAT (full)']
     if others:                                   # other configurations of the first seed, the same budget (merge_results)
