@@ -4,8 +4,8 @@
 
 # %% ../nbs/12a_benchmark.ipynb #513ccee6
 from __future__ import annotations
-import json, tempfile, time, warnings
-from dataclasses import dataclass
+import json, math, tempfile, time, warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,28 +17,29 @@ from .model import MedRAT, MedRATConfig, ABLATIONS
 from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
 
 # %% auto #0
-__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'detail_metrics',
-           'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config', 'score_reports', 'baseline_reports',
-           'main_table', 'detail_table', 'findings', 'results_markdown', 'run_benchmark']
+__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'steps_per_epoch',
+           'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config',
+           'score_reports', 'baseline_reports', 'main_table', 'detail_table', 'findings', 'results_markdown',
+           'run_benchmark']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
     tiny=dict(n_images=24, n_reports=40, n_test=12, n_val=8,     # studies per set
               size=64, img_size=64, backbone='tiny',             # generated side, backbone input side, backbone
               n_views=1, model='tiny', model_kw=dict(),          # K cached views, MedRATConfig preset + overrides
-              epochs=1, bs=8, lr=5e-4, max_tokens=70,            # training
+              steps=5, bs=8, lr=5e-4, max_tokens=70,             # training: budget in optimiser steps (whole epochs)
               monitor='valid_loss', valid_beam=1, beam=1,        # selection and test decoding
               n_boot=50, meteor=False, threads=1, pair_bs=1),
-    small=dict(n_images=800, n_reports=1500, n_test=300, n_val=100,
+    small=dict(n_images=800, n_reports=1500, n_test=300, n_val=400,
                size=128, img_size=128, backbone='efficientnet_lite0',
                n_views=2, model='cpu', model_kw=dict(d_model=64, d_ff=128, n_heads=4, mem_slots=256, mem_topk=16),
-               epochs=40, bs=32, lr=1e-3, max_tokens=70,
+               steps=4700, bs=32, lr=1e-3, max_tokens=70,
                monitor='valid_ce_f1', valid_beam=1, beam=3,
                n_boot=1000, meteor=True, threads=1, pair_bs=4),
     large=dict(n_images=6000, n_reports=12000, n_test=1000, n_val=300,
                size=224, img_size=224, backbone='efficientnet_lite0',
                n_views=4, model='cpu', model_kw=dict(),
-               epochs=15, bs=32, lr=5e-4, max_tokens=70,
+               steps=5625, bs=32, lr=5e-4, max_tokens=70,
                monitor='valid_ce_f1', valid_beam=1, beam=3,
                n_boot=1000, meteor=True, threads=None, pair_bs=8))
 
@@ -51,6 +52,16 @@ def config_spec(name: str) -> dict:
     if name in FEW_SHOT: return dict(model={}, pairs=FEW_SHOT[name])
     if name in ABLATIONS: return dict(model=dict(ABLATIONS[name]))
     raise DataError(f"unknown configuration {name!r}; known: {', '.join(list(ABLATIONS) + list(FEW_SHOT))}")
+
+def steps_per_epoch(st: dict) -> int:
+    "Optimiser steps in one epoch: one pass over the larger training set (`UnpairedLoader`'s `epoch_len='max'`)."
+    return math.ceil(max(st['n_images'], st['n_reports']) / st['bs'])
+
+def budget(st: dict) -> dict:
+    "A scale with its budget resolved: `steps` rounded up to whole `epochs`, or `epochs` (an override) turned into `steps`."
+    if exists(st.get('epochs')): return {**st, 'steps': st['epochs'] * steps_per_epoch(st)}
+    epochs = math.ceil(st['steps'] / steps_per_epoch(st))
+    return {**st, 'epochs': epochs, 'steps': epochs * steps_per_epoch(st)}
 
 BASELINES = ('most frequent report', 'random report', 'classify-then-retrieve',
              'oracle labels -> report with those labels')
@@ -158,9 +169,22 @@ def scale_train_config(st: dict) -> TrainConfig:
                        test_beam=st['beam'], n_boot=st['n_boot'], backbone=st['backbone'], img_size=st['img_size'],
                        n_views=st['n_views'], model_preset=st['model'])
 
+def _same_run(run_dir: Path, record: dict, resume: bool):
+    "Resume only the run that `record` describes (`run.json` in `run_dir`); a longer budget (steps) may continue it."
+    f, free = run_dir / 'run.json', ('steps', 'epochs')             # a budget extended continues the same run
+    if resume and (run_dir / 'state.pth').exists() and f.exists():
+        old, new = json.loads(f.read_text()), dict(record)
+        for r in (old, new): r['settings'] = {k: v for k, v in r['settings'].items() if k not in free}
+        diff = sorted({k for k in set(old) | set(new) if k != 'settings' and old.get(k) != new.get(k)}
+                      | {k for k in set(old['settings']) | set(new['settings']) if old['settings'].get(k) != new['settings'].get(k)})
+        if diff: raise DataError(f"{run_dir} holds a run with another {', '.join(diff)}; rerun with --fresh (or another --out) to start it over")
+    else:
+        for f_ in ('state.pth', 'model.pth'): (run_dir / f_).unlink(missing_ok=True)
+    f.write_text(json.dumps(record, indent=1))
+
 def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_dir=None, device=None,
-                 progress: bool = False) -> dict:
-    "Train one configuration (a `config_spec` name) on benchmark `data`; returns the test reports and the training record."
+                 progress: bool = False, resume: bool = False, save_every: int | None = None) -> dict:
+    "Train one configuration (a `config_spec` name) on benchmark `data`, or resume it; returns the test reports and the training record."
     spec, tok, I = config_spec(name), data.tokenizer, data.images
     mcfg = getattr(MedRATConfig, st['model'])(len(tok), **{**dict(feat_dim=data.feat_dim, backbone=None,
                    max_len=st['max_tokens'], pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id),
@@ -172,14 +196,16 @@ def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_di
         pairs = PairSet(ImageSet(I.x[pair_idx], I.labels[pair_idx]), [own[i] for i in pair_idx])
     run_dir = Path(run_dir) if exists(run_dir) else Path(tempfile.mkdtemp())
     run_dir.mkdir(parents=True, exist_ok=True)
-    for f in ('state.pth', 'model.pth'): (run_dir / f).unlink(missing_ok=True)
+    keep = ('threads',)                                         # how the steps run: a resume may change it
+    _same_run(run_dir, jsonable(dict(config=name, seed=seed, settings={k: v for k, v in st.items() if k not in keep})), resume)
     set_seed(seed)
     model = MedRAT(mcfg, tokenizer=tok)
     tdl = UnpairedLoader(I, data.reports, tok, bs=st['bs'], seed=seed, pairs=pairs,
                          pair_bs=min(st['pair_bs'], len(pair_idx)) if exists(pairs) else 0)
     vdl = UnpairedLoader(data.val_images, data.val_reports, tok, bs=st['bs'], seed=seed, shuffle=False)
     t0 = time.time()
-    learn = fit_medrat(model, tdl, vdl, scale_train_config(st), run_dir, valid_images=data.val_images, resume=False,
+    cfg = replace(scale_train_config(st), save_every=save_every)
+    learn = fit_medrat(model, tdl, vdl, cfg, run_dir, valid_images=data.val_images, resume=resume,
                        device=default(device, default_device()), progress=progress)
     t_train, ck = time.time() - t0, learn.checkpoint
     from medrat.experiments import plot_history
@@ -218,6 +244,10 @@ def baseline_reports(data: BenchmarkData, seed: int = 0) -> dict:
             CEILING: rewrite_reports(b['test'].details, seed=seed + 1000)}
 
 # %% ../nbs/12a_benchmark.ipynb #e1d5f7bf
+def _steps(s: dict) -> str:
+    "A run's budget in words: optimiser steps and epochs (older results: epochs only)."
+    return f"{s['steps']:,} optimiser steps ({s['epochs']} epochs)" if 'steps' in s else f"{s['epochs']} epochs"
+
 def _f(v, d=3): return '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.{d}f}'
 def _ci(d: dict, key: str, digits=3):
     v = d.get(key)
@@ -303,7 +333,7 @@ def results_markdown(results: dict) -> str:
     head = (f"**{GENERATED}.** Scale `{results['scale']}`, seed {results['seed']}: {s['n_images']} training images and "
             f"{s['n_reports']} training reports (unpaired, different seeds), {s['n_val']} validation and {s['n_test']} test "
             f"studies with paired reports; frozen `{s['backbone']}` features at {s['img_size']} px ({results.get('n_patches')} patches), "
-            f"K={s['n_views']} views; MedRATConfig.{s['model']} {s['model_kw']}, {s['epochs']} epochs of N={s['bs']}+{s['bs']}, "
+            f"K={s['n_views']} views; MedRATConfig.{s['model']} {s['model_kw']}, {_steps(s)} of N={s['bs']}+{s['bs']}, "
             f"selection by {s['monitor']}, test beam {s['beam']}; bootstrap 95% intervals over test images ({s['n_boot']} resamples). "
             f"Labeler agreement with the generator on the training reports: {_f(results.get('labeler_agreement_min'))} (worst class).")
     tail = (f"Wall time {_f(w.get('total', np.nan) / 60, 1)} min (features {_f(w.get('features', np.nan), 0)} s"
@@ -324,14 +354,17 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
                   publish=None,                 # also write the results markdown here (e.g. 'results/synth-benchmark.md')
                   progress: bool = False,       # fastai progress bars
                   log=print,                    # progress lines (None: silent)
-                  **overrides) -> dict:         # `SCALES` overrides (epochs=..., n_test=...)
+                  resume: bool = False,         # continue each configuration's interrupted training in out_dir/configs
+                  save_every: int | None = None,  # also save the resume state every this many optimiser steps
+                  **overrides) -> dict:         # `SCALES` overrides (steps=..., lr=..., bs=..., threads=..., or epochs=...)
     "The synthetic benchmark end to end: data, cached features, every configuration, baselines, results.json + tables."
     if scale not in SCALES: raise ValueError(f'run_benchmark: scale={scale!r}; choose one of {list(SCALES)}')
-    bad = set(overrides) - set(SCALES[scale])
-    if bad: raise ValueError(f'run_benchmark: unknown settings {sorted(bad)}; known: {sorted(SCALES[scale])}')
+    bad = set(overrides) - set(SCALES[scale]) - {'epochs'}
+    if bad: raise ValueError(f'run_benchmark: unknown settings {sorted(bad)}; known: {sorted(SCALES[scale])} and epochs')
+    if exists(overrides.get('steps')) and exists(overrides.get('epochs')): raise ValueError('run_benchmark: give steps or epochs, not both')
     names = list(DEFAULT_CONFIGS) if configs is None else list(configs)
     for c in names: config_spec(c)                # an unknown name is refused before any work
-    st = {**SCALES[scale], **overrides}
+    st = budget({**SCALES[scale], **{k: v for k, v in overrides.items() if exists(v)}})
     log = log or (lambda *a: None)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(default(cache_dir, out / 'cache'))
@@ -363,7 +396,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         save(); log(f'baselines scored in {time.time() - t0:.1f}s')
         for name in names:
             t0 = time.time()
-            r = train_config(data, name, st, seed, out / 'configs' / slug(name), device, progress)
+            r = train_config(data, name, st, seed, out / 'configs' / slug(name), device, progress, resume, save_every)
             texts[name], ae = r.pop('hyps'), r.pop('autoencoded')
             r['metrics'] = score(texts[name])
             r['distinct_reports'] = len(set(texts[name]))

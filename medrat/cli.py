@@ -352,18 +352,28 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
                   seeds: str=None,           # several seeds: N (0..N-1) or a list (0,4,7); each in OUT/seed-S, a summary in OUT/results.json
                   publish: str=None,         # also write the results markdown here (e.g. results/synth-benchmark.md)
                   cache_dir: str=None,       # feature cache (default OUT/cache), e.g. shared by runs of other configurations
-                  epochs: int=None):         # override the scale's epochs (one pass over the training reports each), e.g. a longer budget
+                  steps: int=None,           # override the scale's budget in optimiser steps (rounded up to whole epochs)
+                  epochs: int=None,          # or give it in epochs (one pass over the training reports each)
+                  lr: float=None,            # override the scale's learning rate
+                  bs: int=None,              # override the scale's batch (N images + N reports per step)
+                  threads: int=None,         # torch threads (the small scale's: 1, so that runs go side by side, one per core)
+                  save_every: int=None,      # also save each configuration's resume state every this many steps
+                  fresh: store_true=False):  # start each configuration over instead of resuming an interrupted run in OUT
     "Run the controlled benchmark on GENERATED radiographs and reports (chapter 12a): configurations and baselines."
     from medrat.benchmark import SCALES, run_benchmark, results_markdown, config_spec
     from medrat.comparisons import run_benchmark_seeds, seeds_table
-    _choice('scale', scale, list(SCALES)); _seed(seed); _at_least('epochs', epochs); _output_dir('out', out)
+    _choice('scale', scale, list(SCALES)); _seed(seed); _output_dir('out', out)
+    for k, v in dict(steps=steps, epochs=epochs, bs=bs, threads=threads, save_every=save_every).items(): _at_least(k, v)
+    if exists(steps) and exists(epochs): raise DataError("--steps and --epochs: give the budget one way")
+    if exists(lr) and not (np.isfinite(lr) and lr > 0): raise DataError(f"--lr {lr}: must be a positive number")
     if cache_dir: _output_dir('cache-dir', cache_dir)
     names = None if configs is None else [c.strip() for c in configs.split(',') if c.strip()]
     for c in names or []: config_spec(c)                          # an unknown name is refused before any work
     if publish:
         if Path(publish).is_dir(): raise DataError(f"--publish {publish}: is a folder; give a file name")
         _output_dir('publish', Path(publish).parent)
-    kw = {} if epochs is None else dict(epochs=epochs)             # `SCALES` overrides, recorded in results.json's settings
+    kw = {k: v for k, v in dict(steps=steps, epochs=epochs, lr=lr, bs=bs, threads=threads).items() if exists(v)}   # recorded in results.json's settings
+    kw.update(resume=not fresh, save_every=save_every)
     if seeds is not None:
         res = run_benchmark_seeds(out, _seeds(seeds), scale=scale, configs=names, cache_dir=cache_dir, progress=True, **kw)
         print(seeds_table(res)); print(); print(seeds_table(res, 'health_ce_micro_f1'))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_experiments.ipynb #90765683
 from __future__ import annotations
-import json, os, platform, time
+import json, os, platform, subprocess, time
 from dataclasses import dataclass, asdict, field, replace
 from functools import partial
 from pathlib import Path
@@ -175,6 +175,10 @@ def machine_info() -> dict:
                 python=platform.python_version(), cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     try: info['cpu_model'] = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except Exception: pass
+    try:                                                          # the code that ran: the package's git commit, if any
+        info['commit'] = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=Path(__file__).parent, capture_output=True,
+                                        text=True, timeout=10).stdout.strip() or None
+    except Exception: info['commit'] = None
     return info
 
 def _flat(d: dict, p: str = '') -> dict:

@@ -402,15 +402,25 @@ def fit_medrat(model: MedRAT,
 def convergence(history,                 # `CheckpointCallback.history`: one dict per epoch
                 monitor: str,            # the selection column, e.g. 'valid_ce_f1' or 'valid_loss'
                 steps_per_epoch: int | None = None,  # optimiser steps per epoch (to state the step)
-                window: int | None = None,  # epochs without improvement needed (default max(2, epochs / 4))
-               ) -> dict:                # best_epoch, best_step, epochs_run, window, converged
-    "When the monitored score last improved, and whether it had stopped improving (the run's convergence verdict)."
+                window: int | None = None,  # the late part judged, in epochs (default a quarter of the run, at least 2)
+                smooth: int = 5,         # evaluations per moving median (fewer when the run has under 4 x `smooth`)
+               ) -> dict:                # best_epoch, best_step, epochs_run, window, smooth, gain (> 0: improved), noise, converged
+    "Did the monitored score stop improving? Its moving median gained at most twice its own noise over the last `window` epochs."
     vals = [h.get(monitor) for h in history]
-    if not vals or all(v is None for v in vals): return dict(best_epoch=None, best_step=None, epochs_run=len(vals), window=window, converged=False)
-    better = np.greater if any(s in monitor for s in ('f1', 'acc', 'bleu')) else np.less
-    best = 0
-    for i, v in enumerate(vals):
-        if v is not None and (vals[best] is None or better(v, vals[best])): best = i
-    window = default(window, max(2, math.ceil(len(vals) / 4)))
-    return dict(best_epoch=best, best_step=None if steps_per_epoch is None else (best + 1) * steps_per_epoch,
-                epochs_run=len(vals), window=window, converged=len(vals) - 1 - best >= window)
+    idx = [i for i, v in enumerate(vals) if v is not None]
+    n = len(vals)
+    window = default(window, max(2, math.ceil(n / 4)))
+    res = dict(best_epoch=None, best_step=None, epochs_run=n, window=window, smooth=None, gain=None, noise=None, converged=False)
+    if not idx: return res
+    sign = 1. if any(s in monitor for s in ('f1', 'acc', 'bleu')) else -1.   # higher is better, or lower (a loss)
+    y = sign * np.array([vals[i] for i in idx], dtype=float)
+    best = idx[int(np.argmax(y))]                                 # the first best: the epoch the checkpoint kept
+    res.update(best_epoch=best, best_step=None if steps_per_epoch is None else (best + 1) * steps_per_epoch)
+    w = min(smooth, max(1, len(y) // 4))
+    med = np.array([np.median(y[j - w + 1:j + 1]) for j in range(w - 1, len(y))])   # trailing moving median
+    late = np.array(idx[w - 1:]) >= n - window
+    d = np.diff(y[len(y) // 2:]) if len(y) >= 8 else np.diff(y)   # epoch-to-epoch scatter, late in the run
+    if late.all() or not late.any() or len(d) < 2: return {**res, 'smooth': w}   # too few evaluations to judge
+    sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2)   # robust sd of one evaluation
+    gain, noise = float(med[late].max() - med[~late].max()), float(1.25 * sigma / math.sqrt(w))
+    return {**res, 'smooth': w, 'gain': gain, 'noise': noise, 'converged': gain <= 2 * noise}
