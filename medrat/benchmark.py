@@ -4,7 +4,7 @@
 
 # %% ../nbs/12a_benchmark.ipynb #513ccee6
 from __future__ import annotations
-import json, math, tempfile, time, warnings
+import json, math, shutil, tempfile, time, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -20,7 +20,7 @@ from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_repor
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'steps_per_epoch',
            'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config',
            'score_reports', 'baseline_reports', 'main_table', 'detail_table', 'findings', 'results_markdown',
-           'run_benchmark']
+           'keep_run', 'run_benchmark']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -164,7 +164,7 @@ def benchmark_data(st: dict,                 # a `SCALES` entry
 # %% ../nbs/12a_benchmark.ipynb #519a89b1
 def scale_train_config(st: dict) -> TrainConfig:
     "The learner's `TrainConfig` of a scale: its batch, epochs, learning rate (one for everything), selection and beams."
-    return TrainConfig(bs=st['bs'], epochs=st['epochs'], lr=st['lr'], lr_cnn=st['lr'], max_tokens=st['max_tokens'],
+    return TrainConfig(bs=st['bs'], epochs=budget(st)['epochs'], lr=st['lr'], lr_cnn=st['lr'], max_tokens=st['max_tokens'],
                        monitor=st['monitor'], patience=None, tie_break=None, valid_beam=st['valid_beam'],
                        test_beam=st['beam'], n_boot=st['n_boot'], backbone=st['backbone'], img_size=st['img_size'],
                        n_views=st['n_views'], model_preset=st['model'])
@@ -246,7 +246,8 @@ def baseline_reports(data: BenchmarkData, seed: int = 0) -> dict:
 # %% ../nbs/12a_benchmark.ipynb #e1d5f7bf
 def _steps(s: dict) -> str:
     "A run's budget in words: optimiser steps and epochs (older results: epochs only)."
-    return f"{s['steps']:,} optimiser steps ({s['epochs']} epochs)" if 'steps' in s else f"{s['epochs']} epochs"
+    ep = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
+    return f"{s['steps']:,} optimiser steps ({ep})" if 'steps' in s else ep
 
 def _f(v, d=3): return '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.{d}f}'
 def _ci(d: dict, key: str, digits=3):
@@ -345,6 +346,20 @@ def results_markdown(results: dict) -> str:
                         detail_table(results), '**Findings** (computed from the numbers above):', findings(results), tail]) + '\n'
 
 # %% ../nbs/12a_benchmark.ipynb #7fb2ae2d
+def keep_run(res: dict,       # a finished `run_benchmark` results dict
+             out,             # its run folder (the curves are in out/configs/<config>/)
+             keep) -> list:   # a folder of kept runs, e.g. results/runs/synth-benchmark
+    "Copy a finished run into `keep/<config>/seed-<s>/`: results.json with that configuration alone, and its learning curves."
+    dests = []
+    for name, c in res['configs'].items():
+        d = Path(keep) / slug(name) / f"seed-{res['seed']}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / 'results.json').write_text(json.dumps(dict(res, configs={name: c}), indent=1))
+        curves = Path(out) / 'configs' / slug(name) / 'learning_curves.png'
+        if curves.exists(): shutil.copy(curves, d / 'learning_curves.png')
+        dests.append(d)
+    return dests
+
 def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test_reports.json, per-config checkpoints
                   scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, ~17 min per configuration and core) | 'large' (GPU)
                   configs=None,                 # configuration names (`ABLATIONS` or `FEW_SHOT`; None: `DEFAULT_CONFIGS`)
@@ -356,6 +371,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
                   log=print,                    # progress lines (None: silent)
                   resume: bool = False,         # continue each configuration's interrupted training in out_dir/configs
                   save_every: int | None = None,  # also save the resume state every this many optimiser steps
+                  keep=None,                    # also copy each configuration's results.json and curves to keep/<config>/seed-<s>/
                   **overrides) -> dict:         # `SCALES` overrides (steps=..., lr=..., bs=..., threads=..., or epochs=...)
     "The synthetic benchmark end to end: data, cached features, every configuration, baselines, results.json + tables."
     if scale not in SCALES: raise ValueError(f'run_benchmark: scale={scale!r}; choose one of {list(SCALES)}')
@@ -414,6 +430,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
     finally:
         torch.set_num_threads(old_threads)
     res = json.loads((out / 'results.json').read_text())       # the tables come from the JSON as written
+    if exists(keep): keep_run(res, out, keep)
     md = results_markdown(res)
     (out / 'results.md').write_text(md)
     if exists(publish):

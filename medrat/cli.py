@@ -358,7 +358,8 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
                   bs: int=None,              # override the scale's batch (N images + N reports per step)
                   threads: int=None,         # torch threads (the small scale's: 1, so that runs go side by side, one per core)
                   save_every: int=None,      # also save each configuration's resume state every this many steps
-                  fresh: store_true=False):  # start each configuration over instead of resuming an interrupted run in OUT
+                  fresh: store_true=False,   # start each configuration over instead of resuming an interrupted run in OUT
+                  keep: str=None):           # also copy each finished configuration's results.json and curves to KEEP/<config>/seed-<s>/
     "Run the controlled benchmark on GENERATED radiographs and reports (chapter 12a): configurations and baselines."
     from medrat.benchmark import SCALES, run_benchmark, results_markdown, config_spec
     from medrat.comparisons import run_benchmark_seeds, seeds_table
@@ -373,7 +374,8 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
         if Path(publish).is_dir(): raise DataError(f"--publish {publish}: is a folder; give a file name")
         _output_dir('publish', Path(publish).parent)
     kw = {k: v for k, v in dict(steps=steps, epochs=epochs, lr=lr, bs=bs, threads=threads).items() if exists(v)}   # recorded in results.json's settings
-    kw.update(resume=not fresh, save_every=save_every)
+    kw.update(resume=not fresh, save_every=save_every, keep=keep)
+    if keep: _output_dir('keep', keep)
     if seeds is not None:
         res = run_benchmark_seeds(out, _seeds(seeds), scale=scale, configs=names, cache_dir=cache_dir, progress=True, **kw)
         print(seeds_table(res)); print(); print(seeds_table(res, 'health_ce_micro_f1'))

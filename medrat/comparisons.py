@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 import numpy as np
 from .core import DataError, default, exists, jsonable, markdown_table
-from .benchmark import FEW_SHOT, run_benchmark, results_markdown, _f
+from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdown, _f, _steps
 
 # %% auto #0
-__all__ = ['seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds', 'paper_claims']
+__all__ = ['TABLE_CONFIGS', 'seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds',
+           'paper_claims', 'committed_runs', 'publication']
 
 # %% ../nbs/12c_comparisons.ipynb #c613582d
 def _facts(m: dict, c: dict | None = None) -> dict:
@@ -22,6 +23,7 @@ def _facts(m: dict, c: dict | None = None) -> dict:
              detail_accuracy=de['accuracy'], detail_accuracy_lo=de['lo'], detail_accuracy_hi=de['hi'])
     if c: f.update(health_ce_micro_f1=c.get('health', {}).get('micro', {}).get('f1'), distinct_reports=c.get('distinct_reports'),
                    steps=c.get('steps'), converged=(c.get('convergence') or {}).get('converged'),
+                   best_step=(c.get('convergence') or {}).get('best_step'),
                    wall_s=c.get('seconds', {}).get('total'))
     return f
 
@@ -118,47 +120,97 @@ def compare_seeds(summary: dict,          # `seeds_summary` output
                 higher=int((x > y).sum()), lower=int((x < y).sum()))
 
 # %% ../nbs/12c_comparisons.ipynb #4f052ce1
-def paper_claims(results: dict,           # one seed's `run_benchmark` results with the ablations (e.g. the merged run)
-                 summary: dict | None = None,  # `seeds_summary` of the full model and baselines at several seeds, for (a)
+def _budget(per: dict) -> str:
+    "The seeds and optimiser steps of one method's runs, in words: '3 seeds, 4,700 steps'."
+    n, st = len(per), sorted({v.get('steps') for v in per.values() if v.get('steps')})
+    steps = '' if not st else f", {st[0]:,} steps" if len(st) == 1 else f", {st[0]:,}-{st[-1]:,} steps"
+    return f"{n} seed{'s' * (n != 1)}{steps}"
+
+def _converged(S: dict, names) -> tuple:
+    "(runs that converged, runs) over the given configurations' seeds."
+    v = [bool(x.get('converged')) for n in names if n in S['configs'] for x in S['configs'][n].values()]
+    return sum(v), len(v)
+
+def paper_claims(summary: dict,           # `seeds_summary` of the runs (every configuration and the baselines, at each seed run)
                 ) -> list:                # ['(a) ...', '(b) ...', ...]: one sentence per claim, from the numbers
     "The paper's claims decided on the benchmark: (a) vs classify-then-retrieve, (b) Table 4, (c) Table 5, (d) details, (e) pairs."
-    one = seeds_summary({results['seed']: results})
-    ran = set(one['configs']) | set(one['baselines'])
-    def vs(a, b, key='ce_micro_f1', S=one):
-        if a not in ran or b not in ran: return f"{b!r}: not run"
-        c = compare_seeds(S, a, b, key)
-        return f"{c['verdict']} {b!r} ({c['a']:.3f} vs {c['b']:.3f})"
+    S = summary if 'seeds' in summary else seeds_summary({summary['seed']: summary})   # one run's results: its seed alone
+    ran = set(S['configs']) | set(S['baselines'])
     full, ctr = 'MedRAT (full)', 'classify-then-retrieve'
-    if full not in one['configs']: return ['No full-model run: no claim can be decided.']
-    S = summary if summary and full in summary['configs'] and ctr in summary['baselines'] else one
-    c = compare_seeds(S, full, ctr)
-    fs = S['configs'][full]
-    conv = sum(bool(v.get('converged')) for v in fs.values())
-    health = np.mean([v['health_ce_micro_f1'] for v in fs.values()])
-    n, st = len(c['seeds']), sorted({v.get('steps') for v in fs.values() if v.get('steps')})
-    steps = '' if not st else f", after {st[0]:,} optimiser steps" if len(st) == 1 else f", after {st[0]:,}-{st[-1]:,} optimiser steps"
-    out = [f"(a) Over {n} seed{'s' * (n > 1)}{steps}, the full model's CE micro-F1 is {c['a']:.3f} against classify-then-retrieve's "
+    if full not in S['configs']: return ['No full-model run: no claim can be decided.']
+    def vs(a, b, key='ce_micro_f1'):
+        if a not in ran or b not in ran: return f"not compared with {b!r} (not run)"
+        c = compare_seeds(S, a, b, key)
+        p = '' if np.isnan(c['p']) else f", p = {c['p']:.2f}"
+        return f"{c['verdict']} {b!r} ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} seed{'s' * (len(c['seeds']) != 1)}{p})"
+    def conv(names):
+        k, n = _converged(S, names)
+        return (f"{k} of {n} runs converged" if k == n else f"none of {n} runs had converged" if k == 0
+                else f"{k} of {n} runs converged; the others were still improving")
+    c, fs = compare_seeds(S, full, ctr), S['configs'][full]
+    n, health = len(c['seeds']), np.mean([v['health_ce_micro_f1'] for v in fs.values()])
+    out = [f"(a) Over {_budget(fs)}, the full model's CE micro-F1 is {c['a']:.3f} against classify-then-retrieve's "
            f"{c['b']:.3f} (mean difference {c['diff']:+.3f}, lower in {c['lower']} of {n}"
            + ('' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}")
            + f"; 95% intervals disjoint in {c['above'] + c['below']} of {n}): MedRAT is {c['verdict']} "
-           f"classify-then-retrieve on the benchmark ({conv} of {len(fs)} runs converged; mean decoder health {health:.3f})."]
-    t4 = [(full, 'global only'), (full, 'local only'), (full, 'no contrastive'), (full, 'no classification'), (full, 'no memory')]
-    ok = [(a, b) for a, b in t4 if b in ran]
-    held = sum(compare_seeds(one, a, b)['verdict'] == 'above' for a, b in ok)
-    n_conv = sum(bool(per[str(results['seed'])].get('converged')) for per in one['configs'].values())
-    out.append(f"(b) Table 4 (seed {results['seed']}, CE micro-F1): the full model is {vs(full, 'global only')} and "
-               f"{vs(full, 'local only')}; {vs(full, 'no contrastive')} and {vs(full, 'no classification')}; "
-               f"{vs(full, 'no memory')}. The paper's direction holds, with disjoint intervals, in {held} of {len(ok)} comparisons; "
-               f"{n_conv} of {len(one['configs'])} configurations of this seed had converged"
-               + (", so (b)-(e) compare models that were still improving." if n_conv < len(one['configs']) else '.'))
-    out.append(f"(c) Table 5 (seed {results['seed']}, CE micro-F1): decoder augmentation by dropout is {vs(full, 'no augmentation')}; "
-               f"dropout is {vs(full, 'noise augmentation')}.")
+           f"classify-then-retrieve on the benchmark ({conv([full])}; mean decoder health {health:.3f})."]
+    t4 = ['global only', 'local only', 'no contrastive', 'no classification', 'no memory']
+    ok = [b for b in t4 if b in ran]
+    held = sum(compare_seeds(S, full, b)['verdict'] == 'above' for b in ok)
+    out.append(f"(b) Table 4 (CE micro-F1): the full model is {vs(full, 'global only')} and {vs(full, 'local only')}; "
+               f"{vs(full, 'no contrastive')} and {vs(full, 'no classification')}; {vs(full, 'no memory')}. The paper's "
+               f"direction holds in {held} of {len(ok)} comparisons ({conv([full] + ok)}).")
+    t5 = [b for b in ('no augmentation', 'noise augmentation') if b in ran]
+    out.append(f"(c) Table 5 (CE micro-F1): decoder augmentation by dropout is {vs(full, 'no augmentation')}; "
+               f"dropout is {vs(full, 'noise augmentation')} ({conv([full] + t5)}).")
     orc, rnd = 'oracle labels -> report with those labels', 'random report'
-    out.append(f"(d) Details (seed {results['seed']}, detail accuracy): the full model is {vs(full, orc, 'detail_accuracy')} "
+    out.append(f"(d) Details (detail accuracy): the full model is {vs(full, orc, 'detail_accuracy')} "
                f"and {vs(full, rnd, 'detail_accuracy')} (chance: a random training report); details beyond the labels are "
-               + ('transferred.' if compare_seeds(one, full, orc, 'detail_accuracy')['verdict'] == 'above' else 'not shown to be transferred.'))
+               + ('transferred.' if compare_seeds(S, full, orc, 'detail_accuracy')['verdict'] == 'above' else 'not shown to be transferred.'))
     shots = [n for n in FEW_SHOT if n in ran]
-    out.append(f"(e) Pairs (seed {results['seed']}): " + ('; '.join(
+    out.append("(e) Pairs: " + ('; '.join(
         f"{n} is {vs(n, full)} on CE micro-F1 and {vs(n, full, 'detail_accuracy')} on detail accuracy" for n in shots)
-        if shots else 'no few-shot run') + '.')
+        + f" ({conv(shots)})" if shots else 'no few-shot run') + '.')
     return out
+
+# %% ../nbs/12c_comparisons.ipynb #1c19b878
+def committed_runs(folder) -> dict:
+    "Runs kept in the repository as `folder/<configuration>/seed-<s>/results.json` (one configuration each): seed -> the seed's runs merged."
+    by_seed = {}
+    for f in sorted(Path(folder).glob('*/seed-*/results.json')): by_seed.setdefault(int(f.parent.name[5:]), []).append(f)
+    return {s: merge_results(fs) for s, fs in sorted(by_seed.items())}
+
+def _mean_of(per: dict, key: str, digits: int = 3) -> str:
+    "Mean over seeds, then the seeds' values: '0.602 (0.598, 0.611, 0.597)'."
+    v = [x.get(key) for x in per.values()]
+    if any(x is None for x in v): return '–'
+    return _f(float(np.mean(v)), digits) + ('' if len(v) == 1 else ' (' + ', '.join(_f(x, digits) for x in v) + ')')
+
+def _verdicts(per: dict) -> str:
+    if not any('converged' in x for x in per.values()): return ''
+    no = [s for s, x in per.items() if not x.get('converged')]
+    return f"converged {len(per) - len(no)} of {len(per)}" + (f"; NOT converged: seed {', '.join(no)}" if no else '')
+
+TABLE_CONFIGS = DEFAULT_CONFIGS + ('decoder tokens through memory', 'global slot scaled by sqrt(d)')   # the published table's rows
+
+def publication(folder,                          # the committed runs of one benchmark (`committed_runs`)
+                configs=TABLE_CONFIGS,           # the configurations the table is meant to hold
+                seeds=(0, 1, 2)) -> dict | None: # the seeds each is meant to run at
+    "What the committed runs say: their summary, a markdown table, the paper's claims and the runs still missing (None: no run)."
+    runs = committed_runs(folder)
+    if not runs: return None
+    S, r0 = seeds_summary(runs), runs[min(runs)]
+    rows = [[name, ', '.join(per), _mean_of(per, 'ce_micro_f1'), _mean_of(per, 'ce_macro_f1'), _mean_of(per, 'detail_accuracy', 2),
+             _mean_of(per, 'health_ce_micro_f1'), _mean_of(per, 'best_step', 0) if part == 'configs' else '', _verdicts(per)]
+            for part in ('baselines', 'configs') for name, per in S[part].items()]
+    st = r0['settings']
+    missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]
+    md = '\n'.join([f"### The benchmark at convergence (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
+        f"Scale `{r0['scale']}`: {_steps(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
+        f"{st['n_val']} validation studies for the selection score ({st['monitor']}), {st['n_test']} test studies, beam {st['beam']}. "
+        "Each cell: the mean over seeds, then each seed's value. *Best step*: the step of the kept checkpoint; *verdict*: "
+        "whether the moving median of the selection score had stopped improving (chapter `learner`).", '',
+        markdown_table(['method', 'seeds', 'CE micro-F1', 'CE macro-F1', 'detail accuracy', 'decoder health', 'best step', 'verdict'], rows),
+        '', 'Not yet run: ' + ('; '.join(missing) if missing else 'none') + '.', '',
+        "The paper's claims, from these runs (chapter `comparisons`):", '', *[f'- {c}' for c in paper_claims(S)]])
+    return dict(summary=S, markdown=md + '\n', claims=paper_claims(S), missing=missing, runs=runs)

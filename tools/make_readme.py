@@ -13,10 +13,10 @@ def render() -> str:
     parts = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
     first = lambda order: lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name)
-    order = ['nih-iu', 'synth-benchmark', 'synth-long']      # the main experiment first
+    order = ['nih-iu', 'synth-converged', 'synth-benchmark', 'synth-long']      # the main experiment first
     tables = sorted((root/'results').glob('*.md'), key=first(order))
     res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'
-    heads = sorted((root/'results'/'headline').glob('*.md'), key=first(['nih-iu', 'synth', 'synth-long']))
+    heads = sorted((root/'results'/'headline').glob('*.md'), key=first(['nih-iu', 'synth-converged', 'synth', 'synth-long']))
     head = '\n\n'.join(p.read_text().strip() for p in heads) if heads else '_No results yet: run `medrat train`._'
     return text.replace('<!-- results -->', res).replace('<!-- headline -->', head)
 

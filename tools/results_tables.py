@@ -159,7 +159,7 @@ def synth(run: Path, seeds_dir: Path) -> tuple[str, str]:
                 f"classify-then-retrieve ({ci(c)}); its decoder writes back the labels of the test reports it is given at CE "
                 f"micro-F1 {f3(hf)}" + (" only, so the comparison is not yet a test of the method" if hf < 0.85 else '') + '.')
         head += '\n\n**The paper\'s claims, decided on the generated benchmark** (chapter `comparisons`):\n\n' + '\n'.join(
-            f'- {c}' for c in paper_claims(r, S))
+            f'- {c}' for c in paper_claims(S))
     return md, head
 
 def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
@@ -217,11 +217,41 @@ def synth_long(long_dir: Path, lr_dir: Path) -> tuple[str, str]:
              for rs, ls in ((runs.values(), '-'), (lr_runs, ':')) for r in rs]
     fig = curves_figure(lines, per_epoch(r0), 'Generated benchmark, the full model trained longer: validation curves', 'synth-long-curves.png')
     L += ["", f"![validation curves of the longer runs](results/figures/{fig})"]
-    claim = paper_claims(r0, S)[0][len('(a) '):]
+    claim = paper_claims(S)[0][len('(a) '):]
     head = "**The full model trained longer** (the baselines do not depend on the budget): " + claim[0].lower() + claim[1:]
     return '\n'.join(L), head
 
+def synth_converged(folder: Path, draw: bool = True) -> tuple[str, str]:
+    "The benchmark at convergence, from the runs kept in the repository (results/runs/synth-benchmark): table, curves (draw), claims."
+    from medrat.comparisons import publication
+    p = publication(folder)
+    runs = p['runs']
+    lines = [(f"{n} (seed {s})", c['history'], '-' if s == min(runs) else '--') for s, r in runs.items() for n, c in r['configs'].items()]
+    fig = 'synth-converged-curves.png'
+    if draw: curves_figure(lines, per_epoch(runs[min(runs)]), 'Generated benchmark at convergence: validation curves', fig)
+    md = p['markdown'] + f"\n![validation curves of the kept runs](results/figures/{fig})"
+    S, n_missing = p['summary'], len(p['missing'])
+    head = (f"**The generated benchmark at convergence** ({sum(len(v) for v in S['configs'].values())} runs kept in `results/runs/`"
+            + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '') + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims']))
+    return md, head
+
+def check(folder: Path) -> int:
+    "CI: the published files of the parts kept in the repository are what their committed runs give (1: they differ)."
+    if not any(folder.glob('*/seed-*/results.json')): print(f"{folder.relative_to(root)}: no committed runs"); return 0
+    md, head = synth_converged(folder, draw=False)
+    bad = [f for f, text in ((root / 'results' / 'synth-converged.md', md), (root / 'results' / 'headline' / 'synth-converged.md', head))
+           if not f.exists() or f.read_text() != text + '\n']
+    for f in bad: print(f"{f.relative_to(root)} is not what {folder.relative_to(root)} gives: run tools/results_tables.py and commit")
+    return int(bool(bad))
+
 if __name__ == '__main__':
+    kept = root / 'results' / 'runs' / 'synth-benchmark'
+    if '--check' in sys.argv: sys.exit(check(kept))
+    if any(kept.glob('*/seed-*/results.json')):
+        md, head = synth_converged(kept)
+        (root / 'results' / 'headline').mkdir(parents=True, exist_ok=True)
+        (root / 'results' / 'synth-converged.md').write_text(md + '\n'); (root / 'results' / 'headline' / 'synth-converged.md').write_text(head + '\n')
+        print("wrote results/synth-converged.md and results/headline/synth-converged.md")
     names = ('nih-iu', 'synth', 'synth-seeds', 'synth-long', 'synth-lr')
     runs = dict(zip(names, map(Path, sys.argv[1:])))
     for k in names: runs.setdefault(k, root / 'runs' / k)
