@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, slug
+from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, slug, load_torch
 from .evaluation import macro_f1
 
 # %% auto #0
@@ -237,8 +237,7 @@ def load_artefacts(run_dir, # a run folder holding embeddings.pt (and model.pth)
     if not d.is_dir(): raise DataError(f"{d}: run folder not found (train first, e.g. `medrat train`)")
     f = d / 'embeddings.pt'
     if not f.exists(): raise DataError(f"{f}: no saved embeddings in the run folder (did the run finish?)")
-    try: e = torch.load(f, map_location='cpu', weights_only=False)
-    except Exception as ex: raise DataError(f"{f}: not a readable torch file ({type(ex).__name__}: {ex})") from ex
+    e = load_torch(f, fix='train the run again')      # weights_only: nothing in the file runs
     if not isinstance(e, dict): raise DataError(f"{f}: expected a dict of arrays, got {type(e).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in e]
     if missing: raise DataError(f"{f}: missing key(s) {missing}; has {sorted(e)}")

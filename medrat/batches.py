@@ -107,6 +107,15 @@ class ImageSet:
         return (f'ImageSet(n={len(self)}, x={tuple(self.x.shape)}, K={self.k}{", read from disk" if is_lazy(self.x) else ""}'
                 f'{", augment on the fly" if self.augment else ""})')
 
+def _clean_rows(texts, ids, what) -> list:
+    "`clean_report` of every text; an empty one is a `DataError` naming its row and id."
+    out = []
+    for i, (t, id_) in enumerate(zip(texts, ids)):
+        try: out.append(clean_report(t))
+        except DataError as e:
+            raise DataError(f"{what} row {i} (id {id_!r}): {str(e).split(' (clean_report')[0]}; drop the row or give it text") from None
+    return out
+
 class ReportSet:
     "Reports (cleaned once, R2Gen style) with labels and label mask, tokenised by the loader."
     def __init__(self,
@@ -116,9 +125,10 @@ class ReportSet:
                  ids=None,               # N ids
                  clean: bool = True,     # apply `clean_report` (False: texts are already clean)
                 ):
-        self.texts = [clean_report(t) if clean else t for t in texts]
+        texts = list(texts)
+        self.ids = list(ids) if exists(ids) else list(range(len(texts)))
+        self.texts = _clean_rows(texts, self.ids, 'ReportSet') if clean else texts
         self.labels, self.mask = _labels_and_mask(labels, mask, len(self.texts), 'ReportSet')
-        self.ids = list(ids) if exists(ids) else list(range(len(self.texts)))
     def __len__(self): return len(self.texts)
     def __repr__(self): return f'ReportSet(n={len(self)})'
 
@@ -126,7 +136,7 @@ class PairSet:
     "Few-shot PAIRED samples: images and each image's own report (the decoder target read from the image's encoding)."
     def __init__(self, images: ImageSet, texts, clean: bool = True):
         if len(images) != len(texts): raise DataError(f'PairSet: {len(images)} images but {len(texts)} reports')
-        self.images, self.texts = images, [clean_report(t) if clean else t for t in texts]
+        self.images, self.texts = images, _clean_rows(list(texts), list(range(len(texts))), 'PairSet') if clean else list(texts)
     def __len__(self): return len(self.texts)
 
 # %% ../nbs/01c_batches.ipynb #ed4a2132

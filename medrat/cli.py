@@ -12,6 +12,7 @@ from .core import CHEXPERT_LABELS, DataError, default, exists
 from .data import DataWarning, load_image, r2gen_split
 from .model import MedRAT
 from .features import PretrainedWeightsError
+from .learner import TrainingDiverged
 from .text import Tokenizer
 
 # %% auto #0
@@ -272,6 +273,8 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
         res = train_experiment(out_dir=out, preset=preset, epochs=epochs, seed=seed, resume=not fresh, limit=limit,
                                threads=threads, progress=not quiet, **kw)
         print(res['table'])
+        ws = res.get('warnings') or []
+        if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))
         print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
         return
     srcs = dict(images=parse_source(default(images, 'nih'), 'images'), reports=parse_source(default(reports, 'iu'), 'reports'),
@@ -425,6 +428,8 @@ def main(argv=None):
         try: return fn(**{k: v for k, v in vars(args).items() if k != 'pdb' and k != 'xtra'})
         except (DataError, OSError, PretrainedWeightsError) as e:
             print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
+        except TrainingDiverged as e:                             # the run, not the input, went wrong
+            print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(1)
         except KeyboardInterrupt:
             again = '' if cmd != 'train' else ('; rerun it without --fresh to resume' if args.fresh else '; rerun the same command to resume')
             print(f"\n{prog}: interrupted{again}", file=sys.stderr)

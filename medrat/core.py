@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #07bbd0e9
 from __future__ import annotations
-import os, random, re
+import contextlib, os, random, re, uuid
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['CHEXPERT_LABELS', 'N_LABELS', 'UNCERTAIN_POLICIES', 'binarize_u_zeros', 'binarize_u_ones', 'exists', 'default',
-           'set_seed', 'default_device', 'pkg_data', 'DataError', 'jsonable', 'slug', 'markdown_table']
+           'set_seed', 'default_device', 'pkg_data', 'DataError', 'atomic_path', 'atomic_save', 'atomic_write_text',
+           'load_torch', 'lock_holder', 'run_lock', 'holds_run_lock', 'jsonable', 'slug', 'markdown_table']
 
 # %% ../nbs/00_core.ipynb #8cc44767
 CHEXPERT_LABELS = ['No Finding', 'Enlarged Cardiomediastinum', 'Cardiomegaly', 'Lung Lesion', 'Lung Opacity',
@@ -60,6 +61,114 @@ def pkg_data(*parts) -> Path:
 
 class DataError(ValueError):
     "Bad input data: the message names the file/row/argument and what is wrong."
+
+# %% ../nbs/00_core.ipynb #ca5a3d19
+def _tmp_name(path: Path) -> Path:
+    "A hidden temporary name beside `path`, unique to this process and call, with `path`'s suffix (np.save, to_csv read it)."
+    return path.with_name(f'.{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}')
+
+@contextlib.contextmanager
+def atomic_path(path):
+    "Yield a temporary path beside `path`; when the block ends without an error it replaces `path`, else it is removed."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+def atomic_save(obj, path) -> Path:
+    "`torch.save(obj, path)`, all or nothing."
+    with atomic_path(path) as t: torch.save(obj, t)
+    return Path(path)
+
+def atomic_write_text(path, text: str) -> Path:
+    "`Path(path).write_text(text)`, all or nothing."
+    with atomic_path(path) as t: t.write_text(text)
+    return Path(path)
+
+def _load_error(path: Path, e: Exception) -> str:
+    "Why `torch.load` refused a file, in a few words."
+    m = str(e)
+    g = re.search(r'Unsupported global: GLOBAL (\S+)', m)
+    if g: return f'it holds code or objects medrat never writes ({g.group(1)}); nothing in it was run'
+    with open(path, 'rb') as f: head = f.read(4)
+    if head[:2] != b'PK': return 'not a torch file'                   # torch.save writes a zip archive
+    if 'central directory' in m or isinstance(e, EOFError) or 'Ran out of input' in m: return 'the file is cut short'
+    return f'{type(e).__name__}: {" ".join(m.split())[:80]}'
+
+def load_torch(path,                # a file medrat wrote with `torch.save`
+               fix: str = 'delete it and run again',  # what the user should do about a bad file
+               map_location='cpu'):
+    "`torch.load(path, weights_only=True)`: nothing in the file runs; a crafted, foreign or damaged file is one `DataError`."
+    path = Path(path)
+    if not path.is_file(): raise DataError(f"{path}: file not found")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e: raise DataError(f"{path}: not a medrat file (or damaged): {_load_error(path, e)}; {fix}") from None
+
+# %% ../nbs/00_core.ipynb #840f9c3e
+_HELD = {}   # folder -> (open lock file descriptor, depth) of the locks this process holds
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def lock_holder(folder) -> int | None:
+    "PID of the live process that holds `folder`'s run lock according to its lock file, else None (no lock, or a stale one)."
+    f = Path(folder) / '.lock'
+    try: pid = int(f.read_text().split()[0])
+    except (OSError, ValueError, IndexError): return None
+    return pid if _pid_alive(pid) else None
+
+@contextlib.contextmanager
+def run_lock(folder):
+    "Hold `folder`'s run lock for the block (re-entrant within a process); another process holding it is a `DataError`."
+    folder = Path(folder).resolve(); folder.mkdir(parents=True, exist_ok=True)
+    if folder in _HELD:                                     # this process holds it already (e.g. train -> fit)
+        fd, n = _HELD[folder]; _HELD[folder] = (fd, n + 1)
+        try: yield folder / '.lock'
+        finally: _HELD[folder] = (fd, _HELD[folder][1] - 1)
+        return
+    try: import fcntl
+    except ImportError: fcntl = None                        # no flock (Windows): no lock
+    f = folder / '.lock'
+    while True:
+        fd = os.open(f, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            pid = lock_holder(folder)
+            raise DataError(f"{folder}: another run is using this folder (process {pid if pid else 'unknown'}); "
+                            "wait for it to finish or choose another output folder") from None
+        try: same = os.stat(f).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)                                        # the holder removed the file as we opened it: again
+    os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())
+    _HELD[folder] = (fd, 1)
+    try: yield f
+    finally:
+        if _HELD[folder][1] <= 1:
+            del _HELD[folder]
+            f.unlink(missing_ok=True); os.close(fd)         # remove, then drop the lock (closing the file drops it)
+        else: _HELD[folder] = (fd, _HELD[folder][1] - 1)
+
+def holds_run_lock(arg: str = 'out_dir'):
+    "Decorator: the function runs inside `run_lock` of its folder argument `arg` (only rank 0 of a torchrun job locks)."
+    import functools, inspect
+    def deco(f):
+        sig = inspect.signature(f)
+        @functools.wraps(f)
+        def g(*a, **kw):
+            folder = sig.bind(*a, **kw); folder.apply_defaults()
+            if int(os.environ.get('RANK', 0)) != 0: return f(*a, **kw)
+            with run_lock(folder.arguments[arg]): return f(*a, **kw)
+        return g
+    return deco
 
 # %% ../nbs/00_core.ipynb #ed94fad0
 def jsonable(o):

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data, binarize_u_zeros
 
 # %% auto #0
@@ -100,6 +100,9 @@ def load_image(src,                # a path (str/Path) to an image file, or an a
             with Image.open(p) as im:
                 im.load()                                       # decodes now: truncated files fail here
                 fmt = im.format
+                if getattr(im, 'n_frames', 1) > 1:              # an animated GIF/PNG/TIFF: its first frame
+                    warnings.warn(f"{p}: an image with {im.n_frames} frames; reading the first", DataWarning)
+                im = ImageOps.exif_transpose(im)                # a camera's EXIF orientation tag applied (phone photos of films)
                 if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
                 if im.mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'): im = im.convert('RGB')   # 4 channels that are not RGBA
                 if im.mode == 'I;16B': im = im.convert('I;16')

@@ -246,7 +246,11 @@ def load_iu_xray(root,               # R2Gen `images/` folder, or Open-i `NLMCXR
         paths = [[root/f"{i}.png" for i in ids if (root/f"{i}.png").exists()] for ids in df.image_ids]
     df['image_paths'] = paths
     none = df.image_paths.map(len) == 0
+    if len(df) and none.all():                  # nothing found: say where the first study was looked for
+        first = (root / df.id[0] / '[0-9]*.png') if layout == 'r2gen' else (root / f"{df.image_ids[0][0]}.png")
+        raise DataError(f"{root}: none of the {len(df)} IU X-ray studies has an image file ({layout} layout; the first, "
+                        f"{df.id[0]}, was looked for as {first}); check the folder and its layout")
     if none.any():
         warnings.warn(f"{root}: left out {int(none.sum())} of {len(df)} IU X-ray studies with no image file "
-                      f"({layout} layout; first: {df.id[none].iloc[0]})", stacklevel=2)
+                      f"({layout} layout; first: {df.id[none].iloc[0]})", DataWarning, stacklevel=2)
     return df[~none].reset_index(drop=True)

@@ -12,7 +12,8 @@ import pandas as pd
 from .core import CHEXPERT_LABELS, N_LABELS, binarize_u_zeros, exists, DataError, markdown_table
 
 # %% auto #0
-__all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'macro_f1', 'evaluate_reports', 'results_table']
+__all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'macro_f1', 'evaluate_reports', 'results_table',
+           'report_warnings']
 
 # %% ../nbs/09_evaluation.ipynb #4d27755d
 def _clean_report(text: str) -> str:
@@ -225,3 +226,14 @@ def results_table(results: dict, # {method name: `evaluate_reports` output}
             cells.append(s)
         rows.append(cells)
     return markdown_table(head, rows)
+
+# %% ../nbs/09_evaluation.ipynb #1b3e159d
+def report_warnings(texts) -> list:
+    "Warnings about a model's generated reports: all empty, all one report, or some empty (counted); [] when none apply."
+    texts = [t if isinstance(t, str) else '' for t in texts]
+    n, empty = len(texts), sum(not t.strip() for t in texts)
+    if not n: return []
+    if empty == n: return [f"all {n} generated reports are empty: the model writes nothing (diverged or untrained)"]
+    if n > 1 and len(set(texts)) == 1:
+        return [f"all {n} generated reports are one report ({texts[0][:50]!r}): the model ignores its image"]
+    return [f"{empty} of {n} generated reports are empty ({empty / n:.0%})"] if empty else []

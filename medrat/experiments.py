@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_experiments.ipynb #90765683
 from __future__ import annotations
-import json, os, platform, subprocess, time
+import contextlib, json, os, platform, subprocess, time, warnings
 from dataclasses import dataclass, asdict, field, replace
 from functools import partial
 from pathlib import Path
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 import torch.distributed as dist
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable
+from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable, atomic_path, atomic_save, atomic_write_text, run_lock
 from .text import Tokenizer, pad_tokens
 from .labeler import label_texts
 from .batches import ImageSet, ReportSet, UnpairedLoader
@@ -95,7 +95,8 @@ def _backbone_features(model: MedRAT, images: ImageSet, bs: int = 64) -> np.ndar
 def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, out_dir, seed: int = 9153,
                        progress: bool = True) -> dict:
     "Test reports for the NIH test images (csv + json) and CE metrics vs NIH labels, beside the baselines."
-    from medrat.evaluation import evaluate_reports, results_table
+    from medrat.evaluation import evaluate_reports, results_table, report_warnings
+    from medrat.data import DataWarning
     from medrat.baselines import most_frequent_report, random_reports, classify_then_retrieve, oracle_label_retrieval
     out_dir = Path(out_dir)
     tok, test, train = data.tokenizer, data.images['test'], data.images['train']
@@ -105,6 +106,8 @@ def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, ou
     y_true, known = test.labels.numpy(), test.mask.numpy()
     train_texts, train_y = list(data.iu['train'].findings), data.report_labels['train']
     ev = partial(evaluate_reports, true_labels=y_true, mask=known, n_boot=cfg.n_boot, seed=seed)
+    warns = report_warnings(hyps)                # all empty / all one report: flagged, not silent
+    for w in warns: warnings.warn(f"{out_dir}: {w}", DataWarning)
     hyp_labels = label_texts(hyps)
     res = {'MedRAT (ours)': ev(hyps, hyp_labels=hyp_labels)}
     mf = most_frequent_report(train_texts)
@@ -118,11 +121,11 @@ def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, ou
     df = pd.DataFrame(dict(image_id=test.ids, finding_labels=nih_test.finding_labels, report=hyps,
                            predicted=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in hyp_labels],
                            baseline_classify_then_retrieve=ctr.reports))
-    df.to_csv(out_dir / 'test_reports.csv', index=False)
-    df.to_json(out_dir / 'test_reports.json', orient='records', indent=1)
+    with atomic_path(out_dir / 'test_reports.csv') as t: df.to_csv(t, index=False)
+    with atomic_path(out_dir / 'test_reports.json') as t: df.to_json(t, orient='records', indent=1)
     table = results_table(res, ce=(('micro', 'precision'), ('micro', 'recall'), ('micro', 'f1'), ('macro', 'f1')))
-    (out_dir / 'results.md').write_text(table + '\n')
-    return dict(metrics=res, table=table, generation_seconds=t_gen, n_test=len(test))
+    atomic_write_text(out_dir / 'results.md', table + '\n')
+    return dict(metrics=res, table=table, generation_seconds=t_gen, n_test=len(test), warnings=warns)
 
 @torch.no_grad()
 def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokenizer, path, n_local: int = 32,
@@ -145,7 +148,7 @@ def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokeniz
                label_mask=torch.cat([images.mask, reports.mask]), label_names=CHEXPERT_LABELS,
                local_image=e.z_local.cpu(), local_image_mask=e.mask.cpu(), local_report=r.z_local.cpu(),
                local_report_mask=r.mask.cpu(), memory_usage=usage)
-    torch.save(out, path)
+    atomic_save(out, path)
     return out
 
 # %% ../nbs/10_experiments.ipynb #2d35ff66
@@ -237,9 +240,13 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
     finally: torch.set_num_threads(old_threads)
 
 def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw) -> dict:
-    t_start = time.time()
     rank, ws, device = _init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    with (run_lock(out) if rank == 0 else contextlib.nullcontext()):   # one run per folder, for the whole run
+        return _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
+
+def _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws) -> dict:
+    t_start = time.time()
     cfg = getattr(TrainConfig, preset)(**train_kw)
     if exists(epochs): cfg = replace(cfg, epochs=epochs)
     cache_dir = Path(default(cache_dir, default_cache_dir))
@@ -261,7 +268,7 @@ def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, 
                             n_train_reports=len(R['train']), n_val_reports=len(R['val']), n_test_reports=len(R['test'])))
     _check_resume_config(out, config)
     if rank == 0:
-        (out / 'config.json').write_text(json.dumps(jsonable(config), indent=1))
+        atomic_write_text(out / 'config.json', json.dumps(jsonable(config), indent=1))
         tok.save(out / 'vocab.json')
     set_seed(seed)
     model = MedRAT(mcfg, tokenizer=tok)
@@ -299,7 +306,7 @@ def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, 
                        steps=learn.train_iter, stopped_early=ck.stopped,
                        convergence=convergence(ck.history, cfg.monitor, len(tdl))),
         history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
-        metrics=test['metrics'], table=test['table'], experiment2_language_ceiling=exp2,
+        metrics=test['metrics'], table=test['table'], warnings=test['warnings'], experiment2_language_ceiling=exp2,
         wall_time_s=dict(total_this_call=time.time() - t_start, data_and_features_this_call=t_data,
                          data_and_labels_this_call=data.seconds['labeler'], features_computed_this_call=data.seconds['features'],
                          training_this_call=t_train, training_all_epochs=sum(h.get('seconds', 0) for h in ck.history),
@@ -314,7 +321,7 @@ def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, 
         try: calls = json.loads((out / 'results.json').read_text()).get('calls', [])
         except json.JSONDecodeError: calls = []
     results['calls'] = calls + [dict(wall_time_s=results['wall_time_s'], threads=torch.get_num_threads(), finished=time.ctime())]
-    (out / 'results.json').write_text(json.dumps(jsonable(results), indent=1))
+    atomic_write_text(out / 'results.json', json.dumps(jsonable(results), indent=1))
     return results
 
 # %% ../nbs/10_experiments.ipynb #35684c00

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
-from .core import exists, default, DataError
+from .core import exists, default, DataError, atomic_save, load_torch
 from .batches import view_seed
 
 # %% auto #0
@@ -255,10 +255,10 @@ def cached_features(images,                    # (N,H,W) uint8 / float gray imag
     path = Path(cache_dir) / f'{name}-{key}.pt' if exists(cache_dir) else None
     if exists(path) and path.exists():
         try:
-            d = torch.load(path, weights_only=True)
+            d = load_torch(path, fix='rebuilding it')   # weights_only: nothing in the file runs
             return dict(orig=d['orig'], aug=d['aug'], key=key, path=path, seconds=0., cached=True)
-        except Exception as e:                     # damaged (e.g. a disk that filled): say which file, rebuild it
-            warnings.warn(f'{path}: damaged feature cache ({type(e).__name__}: {str(e)[:80]}); rebuilding it')
+        except DataError as e: warnings.warn(str(e))   # crafted, foreign or damaged (e.g. a disk that filled): rebuild it
+        except (KeyError, TypeError): warnings.warn(f'{path}: not a medrat file (or damaged): no feature arrays; rebuilding it')
     t0 = time.time()
     was_training = backbone.training; backbone.eval()
     dev = next(backbone.parameters()).device
@@ -276,5 +276,5 @@ def cached_features(images,                    # (N,H,W) uint8 / float gray imag
     out = dict(orig=torch.cat(origs), aug=torch.cat(augs) if k else None)
     if exists(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix('.tmp'); torch.save(out, tmp); os.replace(tmp, path)
+        atomic_save(out, path)        # a temporary name unique to this process: two builders of one entry never collide
     return dict(out, key=key, path=path, seconds=time.time() - t0, cached=False)

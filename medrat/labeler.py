@@ -9,7 +9,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 import numpy as np
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data
+from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data, atomic_path
 
 # %% auto #0
 __all__ = ['MENTIONS', 'UNMENTIONS', 'TRIGGERS', 'load_phrases', 'chexpert_clean', 'report_sentences', 'find_mentions', 'Trigger',
@@ -274,5 +274,5 @@ def label_texts(texts,          # report strings
     if policy != 'raw': y = UNCERTAIN_POLICIES[policy](y)
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_name(f.stem + '.tmp.npy'); np.save(tmp, y); tmp.replace(f)
+        with atomic_path(f) as tmp: np.save(tmp, y)          # a temporary name unique to this process
     return y

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_learner.ipynb #a1deda66
 from __future__ import annotations
-import json, math, os, random, time
+import contextlib, json, math, numbers, os, random, time
 from dataclasses import dataclass, asdict, replace
 from functools import partial
 from pathlib import Path
@@ -24,7 +24,7 @@ with warnings.catch_warnings():   # fastai's layers call torch.jit.script at imp
     from fastai.data.core import DataLoaders
     from fastai.optimizer import OptimWrapper
     from fastai.callback.fp16 import MixedPrecision
-from .core import N_LABELS, exists, default, set_seed, default_device
+from .core import N_LABELS, DataError, exists, default, set_seed, default_device, load_torch, atomic_save, run_lock
 from .text import pad_tokens
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader
 from .labeler import label_texts
@@ -33,7 +33,8 @@ from .model import MedRAT, MedRATConfig
 # %% auto #0
 __all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'unwrap', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
            'generate_reports', 'autoencode_reports', 'CEScoreCallback', 'medrat_splitter', 'medrat_opt', 'StepLR',
-           'CheckpointCallback', 'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
+           'TrainingDiverged', 'CheckpointCallback', 'FiniteCheck', 'CPUAutocast', 'DDPCallback', 'medrat_learner',
+           'fit_medrat', 'convergence']
 
 # %% ../nbs/08_learner.ipynb #9609caae
 @dataclass
@@ -71,6 +72,8 @@ class TrainConfig:
     channels_last: bool = False     # the CNN's weights and inputs in channels-last memory format (faster on recent GPUs)
     compile: str | None = None      # `torch.compile` backend for the model's forward ('inductor'); None: eager
 
+    def __post_init__(self): _check_fields(self, 'TrainConfig', _TRAIN_RULES)
+
     @classmethod
     def tiny(cls, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
                                                test_beam=1, n_boot=50, model_preset='tiny', monitor='valid_loss'), **kw})
@@ -81,6 +84,33 @@ class TrainConfig:
                                                max_tokens=100, patience=None, model_preset='paper'), **kw})
 
 PRESETS = ('tiny', 'cpu', 'paper')   # the `TrainConfig` presets, by name
+
+def _num(v) -> bool: return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+def _int(v) -> bool: return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+_RULES = {   # name -> (test, what a right value is)
+    'pos': (lambda v: _num(v) and v > 0, 'a finite number > 0'),
+    'nonneg': (lambda v: _num(v) and v >= 0, 'a finite number >= 0'),
+    'frac': (lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1)'),
+    'int1': (lambda v: _int(v) and v >= 1, 'a whole number >= 1'),
+    'int0': (lambda v: _int(v) and v >= 0, 'a whole number >= 0'),
+    'int1_or_none': (lambda v: v is None or (_int(v) and v >= 1), 'None or a whole number >= 1'),
+    'int0_or_none': (lambda v: v is None or (_int(v) and v >= 0), 'None or a whole number >= 0'),
+    'betas': (lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(_num(b) and 0 <= b < 1 for b in v), 'two numbers in [0, 1)'),
+    'epoch_len': (lambda v: v == 'max' or (_int(v) and v >= 1), "'max' or a whole number >= 1"),
+    'gamma': (lambda v: _num(v) and 0 < v <= 1, 'a number in (0, 1]'),
+}
+_TRAIN_RULES = dict(bs='int1', epochs='int0', epoch_len='epoch_len', lr='pos', lr_cnn='pos', wd='nonneg', betas='betas', eps='pos',
+                    lr_step='int1', lr_gamma='gamma', img_size='int1', n_views='int0', tok_min_count='int1', max_tokens='int1',
+                    patience='int0_or_none', w_pair='nonneg', valid_beam='int1', test_beam='int1', n_boot='int0',
+                    save_every='int1_or_none', workers='int0')
+
+def _check_fields(cfg, name: str, rules: dict):
+    "Raise a `DataError` naming the first field of `cfg` whose value breaks its rule."
+    for f, r in rules.items():
+        ok, what = _RULES[r]; v = getattr(cfg, f)
+        if not ok(v): raise DataError(f"{name}: {f}={v!r} cannot be right; expected {what}")
+    if getattr(cfg, 'model_preset', 'tiny') not in PRESETS:
+        raise DataError(f"{name}: model_preset={cfg.model_preset!r}; expected one of {', '.join(PRESETS)}")
 AMP_MODES = (None, 'bf16', 'fp16')    # `TrainConfig.amp`
 
 # %% ../nbs/08_learner.ipynb #7e5c0e4e
@@ -211,14 +241,41 @@ class StepLR(Callback):
 
 # %% ../nbs/08_learner.ipynb #1c9d57b5
 def _rng_state() -> dict:
-    return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()          # NumPy's state as plain numbers and a tensor
+    return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)),
+                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
 def _set_rng_state(s: dict):
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
+    kind, keys, *rest = s['numpy']
+    random.setstate(s['python']); np.random.set_state((kind, np.asarray(keys).astype(np.uint32), *rest)); torch.set_rng_state(s['torch'])
     if exists(s.get('cuda')) and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 def _rank() -> int: return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+def _plain(o):
+    "NumPy scalars and arrays inside `o` as Python numbers and tensors: what `torch.load(weights_only=True)` reads back."
+    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_plain(v) for v in o)
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, np.ndarray): return torch.from_numpy(o)
+    return o
+
+_NP = getattr(np, '_core', None) or np.core
+_OLD_STATE_GLOBALS = [np.dtype, np.ndarray, _NP.multiarray.scalar, _NP.multiarray._reconstruct] + [  # the NumPy RNG state
+    getattr(np.dtypes, n) for n in ('UInt32DType', 'Float64DType', 'Float32DType', 'Int64DType') if hasattr(np, 'dtypes')]  # and scalars
+                                                                    # of resume states written before they were stored as plain data
+_STATE_KEYS = ('epoch', 'model', 'opt', 'train_iter', 'data_epoch', 'smooth_loss', 'history', 'rng')
+
+class TrainingDiverged(RuntimeError):
+    "A loss or gradient that is not finite: training stopped, the last good checkpoint kept."
+
+def _finite_params(m: nn.Module) -> bool:
+    ps = [p.detach() for p in m.parameters()]
+    return bool(torch.stack([p.isfinite().all() for p in ps]).all()) if ps else True
+
+def _stop(learn, err: Exception):
+    "Stop the fit through fastai's own cancel (a raised error would be rewritten by fastai); `fit_medrat` raises `err`."
+    learn.fit_error = err; raise CancelFitException()
 
 class CheckpointCallback(Callback):
     "Save the full training state after every epoch (exact resume), keep the best model by a validation metric, stop early."
@@ -250,11 +307,26 @@ class CheckpointCallback(Callback):
         self.best, self.best_epoch, self.wait, self.start, self.stopped, self.history = None, None, 0, 0, False, []
         self.best_tb, self.offset, self._resume_metrics = None, 0, None
         self._logger = None
-        if self.resume and self.state_file.exists(): self._restore(torch.load(self.state_file, weights_only=False))
+        if self.resume and self.state_file.exists():
+            try: s = self.read_state()
+            except DataError as e: _stop(self.learn, e)
+            self._restore(s)
+            if _rank() == 0: print(f"resuming from epoch {s['epoch']}, step {s['train_iter']} ({self.state_file})")
         if self.stopped or self.start >= self.n_epoch: raise CancelFitException()
 
+    def read_state(self) -> dict:
+        "The resume state, read without running anything in it; a crafted, foreign or damaged file is a `DataError`."
+        fix = 'start over with `medrat train --fresh` (resume=False), or delete the file'
+        with torch.serialization.safe_globals(_OLD_STATE_GLOBALS): s = load_torch(self.state_file, fix=fix)
+        missing = [k for k in _STATE_KEYS if k not in s] if isinstance(s, dict) else list(_STATE_KEYS)
+        if missing: raise DataError(f"{self.state_file}: not a medrat file (or damaged): no resume state ({', '.join(missing)} missing); {fix}")
+        return s
+
     def _restore(self, s: dict):
-        self.medrat.load_state_dict(s['model'])
+        try: self.medrat.load_state_dict(s['model'])
+        except RuntimeError as e:
+            _stop(self.learn, DataError(f"{self.state_file}: the resume state does not fit this model ({str(e).splitlines()[0][:120]}); "
+                                        "start over with `medrat train --fresh` (resume=False)"))
         self.learn.opt.load_state_dict(s['opt'])
         self.learn.train_iter = s['train_iter']
         self.dls.train.epoch = s['data_epoch']
@@ -298,6 +370,9 @@ class CheckpointCallback(Callback):
         tb = row.get(self.tie_break) if exists(self.tie_break) else None
         better = self.best is None or self.comp(v - (self.min_delta if self.comp is np.greater else -self.min_delta), self.best)
         tie = (not better and v == self.best and exists(tb) and exists(self.best_tb) and tb < self.best_tb)
+        if not _finite_params(self.medrat):             # a step that overflowed: keep the last good files
+            _stop(self.learn, TrainingDiverged(f"{self.path}: training diverged in epoch {self.epoch} (step {self.train_iter}): "
+                                               f"weights are not finite; the last good checkpoint is kept; lower the learning rate"))
         if better or tie:
             self.best, self.best_epoch, self.wait, self.best_tb = float(v), self.epoch, 0, tb
             if _rank() == 0: self.medrat.save(self.model_file, self.tokenizer)
@@ -314,14 +389,35 @@ class CheckpointCallback(Callback):
                  train_iter=self.learn.train_iter, data_epoch=self.dls.train.epoch, smooth_loss=(sl.count, sl.val),
                  best=self.best, best_epoch=self.best_epoch, wait=self.wait, stopped=self.stopped, best_tb=self.best_tb,
                  history=self.history, rng=_rng_state(), monitor=self.monitor)
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix('.tmp'); torch.save(s, tmp); os.replace(tmp, self.state_file)
+        atomic_save(_plain(s), self.state_file)
 
     def after_fit(self):
         if self._logger is not None: self.learn.logger, self._logger = self._logger, None
         if self.load_best and self.model_file.exists() and exists(self.best_epoch):
-            best = torch.load(self.model_file, weights_only=True)
+            best = load_torch(self.model_file, fix='train the run again (`medrat train --fresh`)')
             self.medrat.load_state_dict(best.get('state_dict', best))
+
+class FiniteCheck(Callback):
+    "Stop at the first loss part (or gradient) that is not finite, naming epoch, step and part; nothing is saved after it."
+    order = TrainEvalCallback.order + 2
+    def __init__(self, grads: bool = True): self.grads = grads   # also check the gradients (off under fp16 loss scaling)
+    def _where(self):                       # the step being taken (1-based); in validation, the last one taken
+        return f"{self.learn.path}: training diverged at epoch {self.epoch}, step {self.train_iter + self.training}" + ('' if self.training else ' (validation)')
+    def after_loss(self):
+        parts = dict(getattr(self.learn.loss_func, 'parts', {}))
+        parts.setdefault('total', self.learn.loss.detach())
+        bad = [k for k, v in parts.items() if not bool(torch.isfinite(torch.as_tensor(v)).all())]
+        if bad:
+            k = bad[0] if bad[0] != 'total' or len(bad) == 1 else bad[1]
+            _stop(self.learn, TrainingDiverged(f"{self._where()}: the {k} loss is {float(parts[k])} (not finite); "
+                                               "the last good checkpoint is kept; lower the learning rate (--lr) and start over (--fresh)"))
+    def after_backward(self):
+        if not self.grads: return
+        named = [(n, p.grad) for n, p in unwrap(self.learn.model).named_parameters() if p.grad is not None]
+        if not named or bool(torch.stack([g.isfinite().all() for _, g in named]).all()): return
+        n = next(n for n, g in named if not bool(g.isfinite().all()))
+        _stop(self.learn, TrainingDiverged(f"{self._where()}: the gradient of {n.removeprefix('model.')} is not finite; "
+                                           "the last good checkpoint is kept; lower the learning rate (--lr) and start over (--fresh)"))
 
 # %% ../nbs/08_learner.ipynb #928eee43
 class CPUAutocast(Callback):
@@ -368,6 +464,7 @@ def medrat_learner(model: MedRAT,
     if cfg.channels_last and exists(model.backbone): model.backbone.to(memory_format=torch.channels_last)
     if cfg.compile: model.compile(backend=cfg.compile)
     if ddp: learn.add_cb(DDPCallback())
+    learn.add_cb(FiniteCheck(grads=cfg.amp != 'fp16'))      # fp16 loss scaling skips steps with inf gradients itself
     if not progress or _rank() != 0: learn.remove_cb(ProgressCallback)
     if _rank() != 0: learn.logger = lambda *a, **k: None
     return learn
@@ -395,7 +492,9 @@ def fit_medrat(model: MedRAT,
                                                         resume=resume, every=cfg.save_every))
     learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=[c for c in (ce, ck) if exists(c)] + list(cbs or []), ddp=ddp,
                            device=device, progress=progress, path=run_dir)
-    learn.fit(cfg.epochs)
+    learn.fit_error = None
+    with (run_lock(run_dir) if _rank() == 0 else contextlib.nullcontext()): learn.fit(cfg.epochs)
+    if exists(learn.fit_error): raise learn.fit_error          # a resume state that cannot be read, a diverged run
     return learn
 
 # %% ../nbs/08_learner.ipynb #db6c7107

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-from .core import exists, default, DataError, N_LABELS
+from .core import exists, default, DataError, N_LABELS, atomic_save, load_torch
 from .memory import SharedMemory
 from .features import ImageBackbone
 from .encoder import ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder
@@ -76,6 +76,18 @@ class MedRATConfig:
     eos_id: int = 2
 
     def __post_init__(self):
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        rules = dict(dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'), feat_dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'),
+                     aug_p=(lambda v: num(v) and 0 <= v <= 1, 'a number in [0, 1]'), aug_sigma=(lambda v: num(v) and v >= 0, 'a finite number >= 0'),
+                     temperature=(lambda v: num(v) and v > 0, 'a finite number > 0'),
+                     **{k: (lambda v: num(v) and v >= 0, 'a finite number >= 0') for k in ('w_lang', 'w_contrast', 'w_class')},
+                     **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, 'a whole number >= 1')
+                        for k in ('vocab_size', 'd_model', 'n_heads', 'd_ff', 'n_dec_layers', 'max_len', 'feat_dim', 'mem_slots',
+                                  'mem_heads', 'mem_topk', 'n_labels')},
+                     **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 'a whole number >= 0')
+                        for k in ('n_enc_layers', 'n_shared_layers')})
+        for k, (ok, what) in rules.items():
+            if not ok(getattr(self, k)): raise ValueError(f"MedRATConfig: {k}={getattr(self, k)!r} cannot be right; expected {what}")
         if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
         g = self.dec_global_scale
         if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
@@ -266,7 +278,7 @@ class MedRAT(nn.Module):
             with tempfile.TemporaryDirectory() as d:
                 tok.save(Path(d) / 'vocab.json'); vocab = (Path(d) / 'vocab.json').read_text()
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(format='medrat-checkpoint-1', config=asdict(self.cfg), state_dict=self.state_dict(), vocab=vocab), path)
+        atomic_save(dict(format='medrat-checkpoint-1', config=asdict(self.cfg), state_dict=self.state_dict(), vocab=vocab), path)
         return path
 
     @classmethod
@@ -274,10 +286,10 @@ class MedRAT(nn.Module):
         "Rebuild a model (and its tokenizer, if saved) from `save`'s file."
         path = Path(path)
         if not path.exists(): raise DataError(f"{path}: checkpoint file not found")
-        try: ck = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as e: raise DataError(f"{path}: not a readable torch checkpoint ({type(e).__name__}: {e})") from e
+        fix = 'train the run again (`medrat train --fresh`)'
+        ck = load_torch(path, fix=fix, map_location=map_location)           # weights_only: nothing in the file runs
         if not isinstance(ck, dict) or ck.get('format') != 'medrat-checkpoint-1':
-            raise DataError(f"{path}: not a medrat checkpoint (no format 'medrat-checkpoint-1')")
+            raise DataError(f"{path}: not a medrat file (or damaged): not a medrat checkpoint (no format 'medrat-checkpoint-1'); {fix}")
         try: cfg = MedRATConfig(**ck['config'])
         except (TypeError, ValueError) as e: raise DataError(f"{path}: checkpoint config does not fit MedRATConfig ({e})") from e
         tok = None

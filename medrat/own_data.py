@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 from .core import (CHEXPERT_LABELS, DataError, exists, default, set_seed, default_device, jsonable, markdown_table, slug,
-                         binarize_u_zeros, UNCERTAIN_POLICIES)
+                         binarize_u_zeros, UNCERTAIN_POLICIES, holds_run_lock, atomic_write_text, atomic_path)
 from .text import Tokenizer
 from .labeler import label_texts
 from .batches import ImageSet, ReportSet, UnpairedLoader
@@ -98,6 +98,7 @@ def _test_names(tests) -> list:
     names = [DATASET_NAMES[t.kind] for t in tests]
     return [n if names.count(n) == 1 else f'{n} ({names[:i + 1].count(n)})' for i, n in enumerate(names)]
 
+@holds_run_lock('out_dir')                          # one run per folder
 def train_on_sources(images='nih',                 # image source: nih | chexpert:CSV | mimic:ROOT | iu:IMAGES_DIR
                      reports='iu',                 # report source: iu | mimic:ROOT
                      test=(),                      # paired test sources (mimic:ROOT, iu:IMAGES_DIR), each scored on its test split
@@ -195,11 +196,11 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
         ae = autoencode_reports(model, tbl.reports.texts, tok, beam_size=1)
         health[k] = score_paired(ae, tbl, n_boot=cfg.n_boot, seed=seed, meteor=False)
         f = out / f'test_reports_{slug(k)}.csv'
-        pd.DataFrame(dict(study=tbl.reports.ids, image=tbl.images.paths, report=hyps, reference=tbl.reports.texts)).to_csv(f, index=False)
+        with atomic_path(f) as t: pd.DataFrame(dict(study=tbl.reports.ids, image=tbl.images.paths, report=hyps, reference=tbl.reports.texts)).to_csv(t, index=False)
         written.append(f.name)
     t_test = time.time() - t0
     tables = paper_tables(scores) if scores else ''
-    if tables: (out / 'results.md').write_text(tables)
+    if tables: atomic_write_text(out / 'results.md', tables)
     plot_history(ck.history, out / 'learning_curves.png', title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}')
     results = dict(experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', config=config,
                    n_params=sum(p.numel() for p in model.parameters()),
@@ -211,5 +212,5 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                    wall_time_s=dict(total=time.time() - t_start, features=t_feat, training=t_train, test=t_test),
                    machine=machine_info(), files=dict(checkpoint='model.pth', config='config.json', test_reports=written,
                                                       tables='results.md', learning_curves='learning_curves.png'))
-    (out / 'results.json').write_text(json.dumps(jsonable(results), indent=1))
+    atomic_write_text(out / 'results.json', json.dumps(jsonable(results), indent=1))
     return results

@@ -54,7 +54,7 @@ def clean_report(text: str,                 # a raw report (e.g. the FINDINGS se
     if not sents:
         if allow_empty: return ''
         what = 'missing' if _is_missing(text) else ('empty' if not str(text).strip() else f'without words ({text!r})')
-        raise DataError(f"report is {what}: an empty report cannot be a training target (allow_empty=True to accept)")
+        raise DataError(f"report is {what}: an empty report cannot be a training target (clean_report(..., allow_empty=True) accepts it)")
     return _r2gen_clean(text) if r2gen_exact else ' . '.join(sents) + ' .'
 
 # %% ../nbs/01b_text.ipynb #acba61a5

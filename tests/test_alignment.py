@@ -31,7 +31,7 @@ def test_load_run_errors(tmp_path):
     with pytest.raises(DataError, match="modality values \\['text'\\]"):
         load_artefacts(_write(tmp_path / 'c', modality=['image'] * 6 + ['text'] * 6))
     (tmp_path / 'd').mkdir(); (tmp_path / 'd' / 'embeddings.pt').write_text('not torch')
-    with pytest.raises(DataError, match='not a readable torch file'): load_artefacts(tmp_path / 'd')
+    with pytest.raises(DataError, match=r'not a medrat file \(or damaged\): not a torch file'): load_artefacts(tmp_path / 'd')
     torch.save([1, 2], tmp_path / 'd' / 'embeddings.pt')
     with pytest.raises(DataError, match='expected a dict'): load_artefacts(tmp_path / 'd')
 

@@ -381,3 +381,37 @@ def test_cmyk_and_other_four_channel_modes(tmp_path):
     rgb = np.stack([RAMP] * 3, -1)
     Image.fromarray(rgb).convert('CMYK').save(tmp_path/'c.tif')
     np.testing.assert_allclose(load_image(tmp_path/'c.tif'), RAMP / 255, atol=1e-6)
+
+
+# -- files a user did not write: pictures, reports, an image folder that matches nothing --------------------------
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+    from medrat.data import load_image
+    a = np.zeros((20, 40), np.uint8); a[:, :10] = 255                     # a bright band on the left, 40 wide
+    im = Image.fromarray(a); ex = im.getexif(); ex[0x0112] = 6            # orientation 6: rotate 90 degrees on display
+    im.save(tmp_path / 'x.jpg', exif=ex.tobytes(), quality=100)
+    out = load_image(tmp_path / 'x.jpg', degenerate='ignore')
+    assert out.shape == (40, 20)                                          # read as shown, not as stored
+
+
+def test_animated_image_first_frame_with_warning(tmp_path):
+    from PIL import Image
+    from medrat.data import load_image, DataWarning
+    frames = [Image.fromarray(np.full((32, 32), v, np.uint8)) for v in (60, 200)]
+    frames[0].save(tmp_path / 'a.gif', save_all=True, append_images=frames[1:])
+    with pytest.warns(DataWarning, match='2 frames; reading the first'): out = load_image(tmp_path / 'a.gif', degenerate='ignore')
+    assert abs(float(out.mean()) - 60 / 255) < 0.02
+
+
+def test_empty_report_names_its_row():
+    from medrat.batches import ReportSet
+    with pytest.raises(DataError, match=r"ReportSet row 1 \(id 'b'\): report is empty") as e:
+        ReportSet(['the heart is normal .', '  '], np.zeros((2, 14)), ids=['a', 'b'])
+    assert 'allow_empty' not in str(e.value)
+
+
+def test_iu_folder_without_any_image_is_an_error(tmp_path):
+    from medrat.datasets import load_iu_xray
+    (tmp_path / 'CXR1_1_IM-0001').mkdir()                                 # an r2gen-looking folder with no picture
+    with pytest.raises(DataError, match='none of the .* IU X-ray studies has an image file .* was looked for as'):
+        load_iu_xray(tmp_path, layout='r2gen')

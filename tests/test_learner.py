@@ -64,13 +64,13 @@ def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
     assert r2['history'][0]['valid_loss'] == r1['history'][0]['valid_loss']  # the finished epoch is kept as it was
     assert len(r2['calls']) == 2 and r2['calls'][1]['wall_time_s']['features_were_cached']
     r3 = train_experiment(tmp_path / 'straight', epochs=2, **kw)
-    a = torch.load(tmp_path / 'run' / 'state.pth', weights_only=False)['model']
-    b = torch.load(tmp_path / 'straight' / 'state.pth', weights_only=False)['model']
+    a = torch.load(tmp_path / 'run' / 'state.pth', weights_only=True)['model']
+    b = torch.load(tmp_path / 'straight' / 'state.pth', weights_only=True)['model']
     assert all(torch.equal(a[k], b[k]) for k in a)
     for f in ('model.pth', 'state.pth', 'vocab.json', 'config.json', 'results.json', 'results.md',
               'test_reports.csv', 'test_reports.json', 'embeddings.pt'):
         assert (tmp_path / 'run' / f).exists(), f
-    e = torch.load(tmp_path / 'run' / 'embeddings.pt', weights_only=False)
+    e = torch.load(tmp_path / 'run' / 'embeddings.pt', weights_only=True)
     n_img, n_rep = r2['config']['data']['n_test_images'], r2['config']['data']['n_test_reports']
     assert e['z_global'].shape[0] == len(e['modality']) == n_img + n_rep
     assert e['modality'].count('image') == n_img
