@@ -4,7 +4,8 @@ headless Chromium through Playwright. It checks that the map renders, that chang
 re-draws it, and that a click on an image shows its picture, its report and its nearest reports beside the map.
 
 Screenshots go to tests/screenshots/explorer/ (or $MEDRAT_SCREENSHOTS): 01-map.png, 02-colour.png, 03-projection.png,
-04-click.png. The browser is the system's Chromium (`apt-get install chromium`; Playwright does not download one
+04-click.png; and 05-standalone-hover.png from the second test, which opens the map saved as one HTML file
+(`save_figure`, no server) and hovers an image: plotly's hover box and the thumbnail panel show. The browser is the system's Chromium (`apt-get install chromium`; Playwright does not download one
 here); without it, or without playwright / jupyterlab, the test is skipped and says why."""
 import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request, uuid
 from pathlib import Path
@@ -140,5 +141,37 @@ def test_explorer_in_chromium(lab):
             page.screenshot(path=str(SHOTS / 'failure.png'), full_page=True)          # what the browser showed
             print(f"screenshot of the failure: {SHOTS / 'failure.png'}; server log:\n{(lab['dir'] / 'server.log').read_text()[-3000:]}")
             raise
+        finally:
+            browser.close()
+
+
+def test_standalone_html_hover_in_chromium(tmp_path):
+    "The map saved as one HTML file (no server): hovering an image shows its thumbnail in the corner panel."
+    if why := _skip_reason(): pytest.skip(why)
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+    from medrat.alignment import thumbnail_b64
+    from medrat.plots import pca_2d, plot_embedding, save_figure
+    from medrat.testing import planted_run, radiograph
+    a = planted_run('aligned', n=30, n_classes=3, noise=0.2)
+    thumbs = [thumbnail_b64(radiograph(64, 56, seed=i)) if m == 'image' else None for i, m in enumerate(a.modality)]
+    html = save_figure(plot_embedding(pca_2d(a.z), a.modality, a.labels, a.texts, thumbs), tmp_path / 'map.html')['html']
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox', '--disable-dev-shm-usage'])
+        page = browser.new_page(viewport=dict(width=1000, height=700))
+        try:
+            page.set_default_timeout(WAIT)
+            page.goto(html.as_uri())
+            page.wait_for_selector('.js-plotly-plot .scatterlayer .point')
+            pt = page.locator('.scatterlayer .trace').first.locator('path.point').nth(1)     # an image point
+            box = pt.bounding_box()
+            page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+            page.wait_for_selector('.hoverlayer .hovertext')                                   # plotly's hover box
+            panel = page.locator('img[src^="data:image/png;base64,"]').first                   # the thumbnail panel
+            panel.wait_for(state='visible')
+            assert panel.evaluate('e => e.naturalWidth') == 56
+            assert 'image' in page.locator('.hoverlayer .hovertext').first.text_content()
+            page.screenshot(path=str(SHOTS / '05-standalone-hover.png'))
         finally:
             browser.close()
