@@ -17,7 +17,7 @@ from .text import Tokenizer
 
 # %% auto #0
 __all__ = ['COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'evaluate_iu', 'evaluate_nih', 'cmd_data_summary',
-           'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main']
+           'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'cmd_show']
 
 # %% ../nbs/11_cli.ipynb #c58c87d9
 def _as_json(o):
@@ -434,3 +434,36 @@ def main(argv=None):
             again = '' if cmd != 'train' else ('; rerun it without --fresh to resume' if args.fresh else '; rerun the same command to resume')
             print(f"\n{prog}: interrupted{again}", file=sys.stderr)
             sys.exit(130)
+
+# %% ../nbs/11_cli.ipynb #6f514883
+def _references(csv, images) -> list:
+    "The reference report of each image from a CSV with columns image, report (by path, else by file name)."
+    from medrat.data import _read_csv
+    df = _read_csv(csv, ['image', 'report'], what='references CSV')
+    by = {**{Path(str(p)).name: r for p, r in zip(df.image, df.report)}, **{str(p): r for p, r in zip(df.image, df.report)}}
+    miss = [p for p in images if str(p) not in by and Path(p).name not in by]
+    if miss: raise DataError(f"--references {csv}: no row for {len(miss)} of {len(images)} image(s) (first: {miss[0]})")
+    return [by.get(str(p), by.get(Path(p).name)) for p in images]
+
+def cmd_show(images: Param("image files", str, nargs='+'),
+             run: str='runs/nih-iu',   # run folder with model.pth
+             beam: int=3,              # beam size (1 = greedy)
+             out: str=None,            # folder for results.png and results.html (default: the run folder)
+             references: str=None,     # CSV with columns image, report: each image's reference report
+             max_value: float=None):   # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+    "Write the pictures, their generated reports (and references: labels found / missed / invented) as results.png/.html."
+    from medrat.show import save_results
+    _at_least('beam', beam); _check_max_value(max_value)
+    if out: _output_dir('out', out)
+    refs = _references(references, images) if references else None
+    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip')
+    for msg in df.attrs['failed'].values(): print(f"medrat show: error: {msg}", file=sys.stderr)
+    if not len(df): sys.exit(2)
+    keep = [str(p) for p in images if str(p) in set(df.image)]
+    refs = None if refs is None else [r for p, r in zip(images, refs) if str(p) in set(df.image)]
+    res = save_results(Path(out or run), [load_image(p, max_value=max_value) for p in keep], list(df.report), refs,
+                       ids=[Path(p).name for p in keep], title=f'{Path(run).name}: generated reports')
+    print(f"{res['png']}\n{res['html']}")
+    if df.attrs['failed']: sys.exit(1)
+
+COMMANDS['show'] = cmd_show

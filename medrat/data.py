@@ -13,8 +13,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data, binarize_u_zeros
 
 # %% auto #0
-__all__ = ['MIN_SIDE', 'DARK', 'NIH_TO_CHEXPERT', 'NIH_LABELS', 'DataWarning', 'load_image', 'r2gen_split', 'iu_xray_reports',
-           'nih_to_chexpert', 'patient_split', 'bundle_nih_sample', 'nih_sample', 'data_summary']
+__all__ = ['DICOM_SUFFIXES', 'MIN_SIDE', 'DARK', 'NIH_TO_CHEXPERT', 'NIH_LABELS', 'is_dicom', 'DataWarning', 'load_image',
+           'r2gen_split', 'iu_xray_reports', 'nih_to_chexpert', 'patient_split', 'bundle_nih_sample', 'nih_sample',
+           'data_summary']
+
+# %% ../nbs/01_data.ipynb #1de32aa2
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
+def is_dicom(path) -> bool:
+    "True for an existing file named *.dcm / *.dicom or whose bytes 128-131 are DICOM's magic word `DICM`."
+    p = Path(path)
+    if not p.is_file(): return False
+    if p.suffix.lower() in DICOM_SUFFIXES: return True
+    with open(p, 'rb') as f: return f.read(132)[128:] == b'DICM'
 
 # %% ../nbs/01_data.ipynb #ee955fb2
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -91,6 +102,8 @@ def load_image(src,                # a path (str/Path) to an image file, or an a
         try: ok = bool(np.isfinite(float(max_value)) and float(max_value) > 0)
         except (TypeError, ValueError): ok = False
         if not ok: raise DataError(f"max_value={max_value!r}: must be a positive number (e.g. 4095 for 12-bit data)")
+    if isinstance(src, (str, Path)) and is_dicom(src):                  # DICOM: chapter `dicom`
+        from medrat.dicom import load_dicom; return load_dicom(src, max_value, size, degenerate)
     bits, is_file = None, isinstance(src, (str, Path))
     if is_file:
         p = Path(src)

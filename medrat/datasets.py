@@ -176,9 +176,16 @@ def _report_sections(rr: Path, studies) -> dict:
                       f"(first: {p}, {enc}); check their non-ASCII characters", DataWarning, stacklevel=3)
     return secs
 
-def load_mimic_cxr(root,                # MIMIC-CXR-JPG folder holding files/ and the mimic-cxr-2.0.0-*.csv(.gz) tables
+def _mimic_ext(stems, n: int = 200) -> str:
+    "'.jpg' (MIMIC-CXR-JPG) or '.dcm' (MIMIC-CXR): the extension of the first of `n` image paths (without one) that exists."
+    for s in stems[:n]:
+        for e in ('.jpg', '.dcm'):
+            if os.path.exists(s + e): return e
+    return '.jpg'
+
+def load_mimic_cxr(root,                # MIMIC-CXR-JPG (or MIMIC-CXR) folder holding files/ and the mimic-cxr-2.0.0-*.csv(.gz) tables
                    reports_root=None,   # folder whose files/pXX/pXXXXXXXX/sXXXXXXXX.txt are the reports; default root
-                   ext='.jpg',          # image file extension
+                   ext=None,            # image file extension: '.jpg' (MIMIC-CXR-JPG), '.dcm' (MIMIC-CXR); None: what is there
                    check_files=True, missing='warn',
                   ) -> pd.DataFrame:
     "MIMIC-CXR (images + CheXpert labels + split + reports) -> one row per image."
@@ -215,6 +222,7 @@ def load_mimic_cxr(root,                # MIMIC-CXR-JPG folder holding files/ an
         if nosplit: warnings.warn(f"{split_csv}: {nosplit} of {len(df)} image row(s) have no row here (split None)", DataWarning, stacklevel=2)
     df = df.rename(columns={'ViewPosition': 'view'})
     sub = lambda s: f"p{str(s)[:2]}/p{s}"
+    if ext is None: ext = _mimic_ext([f"{root}/files/{sub(s)}/s{st}/{d}" for s, st, d in zip(df.subject_id, df.study_id, df.dicom_id)])
     df.insert(0, 'path', [f"{root}/files/{sub(s)}/s{st}/{d}{ext}" for s, st, d in zip(df.subject_id, df.study_id, df.dicom_id)])
     rr = Path(reports_root) if reports_root is not None else root
     secs = _report_sections(rr, df[['subject_id', 'study_id']].drop_duplicates().itertuples(index=False))
@@ -226,24 +234,30 @@ def load_mimic_cxr(root,                # MIMIC-CXR-JPG folder holding files/ an
 def _iu_layout(root: Path) -> str:
     if any(p.is_dir() and (p/'0.png').exists() for p in root.iterdir()): return 'r2gen'
     if any(p.suffix.lower() == '.png' and p.name.startswith('CXR') for p in root.iterdir()): return 'openi'
-    raise DataError(f"{root}: neither the R2Gen layout (<id>/0.png) nor the Open-i layout (CXR*.png) found")
+    if any(p.suffix.lower() == '.dcm' for p in root.iterdir()): return 'openi-dcm'
+    raise DataError(f"{root}: neither the R2Gen layout (<id>/0.png) nor an Open-i layout (CXR*.png, or the DICOM files "
+                    f"*_IM-*.dcm) found")
 
 def load_iu_xray(root,               # R2Gen `images/` folder, or Open-i `NLMCXR_png/` folder
-                 layout='auto',      # 'r2gen', 'openi' or 'auto' (detect)
+                 layout='auto',      # 'r2gen', 'openi' (PNG), 'openi-dcm' (DICOM) or 'auto' (detect)
                  r2gen_only=True,    # keep only the 2,955 studies of the R2Gen split
                 ) -> pd.DataFrame:
     "IU X-ray reports joined with a local copy of the images: adds `image_paths` (list of Paths)."
     root = Path(root)
     if not root.is_dir(): raise DataError(f"{root}: IU X-ray image folder not found")
     if layout == 'auto': layout = _iu_layout(root)
-    if layout not in ('r2gen', 'openi'): raise DataError(f"layout={layout!r}: expected 'r2gen', 'openi' or 'auto'")
+    if layout not in ('r2gen', 'openi', 'openi-dcm'):
+        raise DataError(f"layout={layout!r}: expected 'r2gen', 'openi', 'openi-dcm' or 'auto'")
     df = iu_xray_reports()
     if r2gen_only: df = df[df.split.notna()].reset_index(drop=True)
     if layout == 'r2gen':
         paths = [sorted((root/i).glob('[0-9]*.png'), key=lambda p: int(p.stem) if p.stem.isdigit() else 1 << 30)
                  if (root/i).is_dir() else [] for i in df.id]
-    else:
+    elif layout == 'openi':
         paths = [[root/f"{i}.png" for i in ids if (root/f"{i}.png").exists()] for ids in df.image_ids]
+    else:                                                       # NLMCXR_dcm: 1000_IM-0003-2001.dcm (also CXR1000_...)
+        find = lambda i: next((p for p in (root/f"{i.removeprefix('CXR')}.dcm", root/f"{i}.dcm") if p.exists()), None)
+        paths = [[p for p in map(find, ids) if p is not None] for ids in df.image_ids]
     df['image_paths'] = paths
     none = df.image_paths.map(len) == 0
     if len(df) and none.all():                  # nothing found: say where the first study was looked for

@@ -17,7 +17,7 @@ from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_see
 
 # %% auto #0
 __all__ = ['MODALITY_STYLE', 'STATUS_COLOR', 'HOVER_THUMB_JS', 'umap_2d', 'pca_2d', 'label_strings', 'plot_embedding',
-           'png_export_available', 'save_figure', 'plot_embedding_static', 'Explorer', 'explorer']
+           'png_export_available', 'save_figure', 'plot_embedding_static', 'nearest_reports', 'Explorer', 'explorer']
 
 # %% ../nbs/20a_plots.ipynb #30d154f5
 def umap_2d(X, # (N, d) embeddings
@@ -70,6 +70,7 @@ def plot_embedding(xy, # (N, 2) map coordinates
                    label_names=CHEXPERT_LABELS, # C class names
                    title: str | None = None,
                    marker_size: int = 7,
+                   webgl: bool | None = None, # WebGL (Scattergl) or SVG (Scatter); None: WebGL above 5,000 points
                   ):
     "Plotly scatter of a 2-d map, coloured by modality or by one pathology, with texts/labels/thumbnails on hover."
     import plotly.graph_objects as go
@@ -97,10 +98,10 @@ def plot_embedding(xy, # (N, 2) map coordinates
         for s in ('unknown', 'negative', 'positive'):                       # positives drawn last, on top
             for mo, st in MODALITY_STYLE.items():
                 groups.append((f'{s} ({mo})', (status == s) & (modality == mo), STATUS_COLOR[s], st['symbol']))
-    fig = go.Figure()
+    fig, Trace = go.Figure(), go.Scattergl if default(webgl, N > 5000) else go.Scatter
     for name, sel, color, symbol in groups:
         if not sel.any(): continue
-        fig.add_trace(go.Scattergl(x=xy[sel, 0], y=xy[sel, 1], mode='markers', name=f'{name} ({int(sel.sum())})',
+        fig.add_trace(Trace(x=xy[sel, 0], y=xy[sel, 1], mode='markers', name=f'{name} ({int(sel.sum())})',
                                    marker=dict(color=color, symbol=symbol, size=marker_size, opacity=.8,
                                                line=dict(width=.5, color='white')),
                                    customdata=custom[sel], hovertemplate=hover))
@@ -188,15 +189,32 @@ def _in_jupyter() -> bool:
         return ip is not None and hasattr(ip, 'kernel')
     except ImportError: return False
 
+def nearest_reports(a: RunArtefacts, # a run's artefacts
+                    i: int,          # the row of the query (an image)
+                    k: int = 5,      # how many reports
+                   ) -> np.ndarray:  # (k,) rows of the reports, most similar first
+    "The k reports whose global vectors are closest (cosine) to row i's: retrieval in the shared space."
+    r = a.idx('report')
+    z = F.normalize(torch.as_tensor(a.z, dtype=torch.float32), dim=-1)
+    return r[torch.topk(z[r] @ z[i], min(k, len(r))).indices.numpy()]
+
+def _png(img) -> bytes:
+    "A picture (H, W) uint8 or float in [0, 1] as PNG bytes."
+    return base64.b64decode(thumbnail_b64(img, size=max(np.shape(img)[:2])).split(',', 1)[1])
+
 class Explorer:
-    "Widget-driven view over several runs; `figure()` gives the current plotly figure, `widget` the controls + plot."
+    "Widget-driven view over several runs; `figure()` gives the current plotly figure, `widget` the controls, map and panel."
     def __init__(self, runs: dict, # name -> RunArtefacts
                  color_by: str = 'modality', modality: str = 'both', method: str = 'umap',
-                 n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0):
+                 n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0,
+                 methods: dict | None = None, # projection name -> function (N, d) -> (N, 2); default UMAP and PCA
+                 k: int = 5): # nearest reports shown for a clicked image
         if not runs: raise ValueError("Explorer: no runs given")
-        self.runs, self.seed, self.cache, self._thumbs = dict(runs), seed, {}, {}
+        self.methods = default(methods, {'umap': None, 'pca': pca_2d})
+        if method not in self.methods: raise ValueError(f"Explorer: method={method!r}; expected one of {list(self.methods)}")
+        self.runs, self.seed, self.k, self.cache, self._thumbs = dict(runs), seed, k, {}, {}
         self.state = dict(run=next(iter(self.runs)), color_by=color_by, modality=modality, method=method,
-                          n_neighbors=n_neighbors, min_dist=min_dist)
+                          n_neighbors=n_neighbors, min_dist=min_dist, selected=None)
         self.widget = None
 
     def project(self, name, modality, method, n_neighbors, min_dist) -> tuple[np.ndarray, np.ndarray]:
@@ -205,54 +223,120 @@ class Explorer:
         sel = np.arange(len(a)) if modality == 'both' else a.idx(modality)
         key = (name, modality, method) + ((n_neighbors, round(min_dist, 3)) if method == 'umap' else ())
         if key not in self.cache:
-            self.cache[key] = umap_2d(a.z[sel], n_neighbors, min_dist, self.seed) if method == 'umap' else pca_2d(a.z[sel])
+            fn = self.methods[method]
+            self.cache[key] = umap_2d(a.z[sel], n_neighbors, min_dist, self.seed) if fn is None else np.asarray(fn(a.z[sel]), np.float32)
         return sel, self.cache[key]
 
+    def inspect(self, row: int) -> dict:
+        "What the panel shows for one row: title, labels, text, picture (PNG bytes or None), nearest reports (rows)."
+        a = self.runs[self.state['run']]
+        mod, img_rows = a.modality[row], a.idx('image')
+        pic = None
+        if mod == 'image' and exists(a.images):
+            j = int(np.flatnonzero(img_rows == row)[0])
+            if j < len(a.images): pic = _png(a.images[j])
+        near = nearest_reports(a, row, self.k) if mod == 'image' and len(a.idx('report')) else np.array([], int)
+        lab = label_strings(a.labels[[row]], a.label_mask[[row]], a.label_names)[0]
+        text = a.texts[row] if exists(a.texts) else None
+        return dict(title=f"{mod} {a.ids[row]}", labels=lab, text=text, picture=pic, nearest=near)
+
+    def _panel_html(self, info: dict) -> str:
+        import html
+        a = self.runs[self.state['run']]
+        h = [f"<b>{html.escape(info['title'])}</b><br><i>labels: {html.escape(info['labels'])}</i>",
+             f"<p style='max-width:360px'>{html.escape(info['text'] or '(no text)')}</p>"]
+        if len(info['nearest']):
+            labs = label_strings(a.labels[info['nearest']], a.label_mask[info['nearest']], a.label_names)
+            h.append(f"<b>{len(info['nearest'])} nearest reports</b><ol style='max-width:360px;padding-left:18px'>")
+            for r, l in zip(info['nearest'], labs):
+                t = a.texts[r] if exists(a.texts) and a.texts[r] else ''
+                h.append(f"<li>{html.escape(str(a.ids[r]))} <i>({html.escape(l)})</i> {html.escape(t[:160])}</li>")
+            h.append('</ol>')
+        return ''.join(h)
+
     def figure(self, **changes):
-        "The plotly figure for the current choices (updated by `changes`)."
+        "The plotly figure for the current choices (updated by `changes`); a selected image rings its nearest reports."
         self.state.update(changes); s = self.state
         a = self.runs[s['run']]
         sel, xy = self.project(s['run'], s['modality'], s['method'], s['n_neighbors'], s['min_dist'])
         if s['run'] not in self._thumbs: self._thumbs[s['run']] = a.thumbs()
         th = self._thumbs[s['run']]
-        params = f"UMAP n_neighbors={s['n_neighbors']}, min_dist={s['min_dist']}" if s['method'] == 'umap' else 'PCA'
-        return plot_embedding(xy, a.modality[sel], a.labels[sel], [a.texts[i] for i in sel] if exists(a.texts) else None,
-                              [th[i] for i in sel], color_by=s['color_by'], label_mask=a.label_mask[sel],
-                              label_names=a.label_names, title=f"{s['run']}: coloured by {s['color_by']} ({params})")
+        params = f"UMAP n_neighbors={s['n_neighbors']}, min_dist={s['min_dist']}" if s['method'] == 'umap' else s['method'].upper()
+        fig = plot_embedding(xy, a.modality[sel], a.labels[sel], [a.texts[i] for i in sel] if exists(a.texts) else None,
+                             [th[i] for i in sel], color_by=s['color_by'], label_mask=a.label_mask[sel],
+                             label_names=a.label_names, title=f"{s['run']}: coloured by {s['color_by']} ({params})")
+        row = s['selected']
+        if row is not None and row < len(a):
+            at = {int(r): j for j, r in enumerate(sel)}
+            near = [at[int(r)] for r in (nearest_reports(a, row, self.k) if a.modality[row] == 'image' else []) if int(r) in at]
+            import plotly.graph_objects as go
+            for name, pts, size in ((f'{len(near)} nearest reports', near, 16), ('selected', [at[row]] if row in at else [], 20)):
+                if pts: fig.add_trace(go.Scatter(x=xy[pts, 0], y=xy[pts, 1], mode='markers', name=name, hoverinfo='skip',
+                                                 marker=dict(size=size, color='rgba(0,0,0,0)', line=dict(width=2.5, color='black'))))
+        self.shown = sel
+        return fig
+
+    def click(self, row: int):
+        "Select a row (what a click on its point does): the panel shows it, the map rings its nearest reports."
+        self.state['selected'] = int(row)
+        if self.widget is not None: self._redraw()
+        return self.inspect(row)
 
     def build(self):
-        "The ipywidgets controls + output area (re-drawn on every change)."
+        "The ipywidgets controls, the map (a FigureWidget: clicks reach `click`) and the panel beside it."
         import ipywidgets as W
-        from IPython.display import display
+        import plotly.graph_objects as go
         s, a = self.state, self.runs[self.state['run']]
         ctl = dict(run=W.Dropdown(options=list(self.runs), value=s['run'], description='checkpoint'),
                    color_by=W.Dropdown(options=['modality'] + list(a.label_names), value=s['color_by'], description='colour'),
                    modality=W.ToggleButtons(options=['both', 'image', 'report'], value=s['modality'], description='modality'),
-                   method=W.ToggleButtons(options=['umap', 'pca'], value=s['method'], description='projection'),
+                   method=W.ToggleButtons(options=list(self.methods), value=s['method'], description='projection'),
                    n_neighbors=W.IntSlider(value=s['n_neighbors'], min=2, max=100, description='n_neighbors', continuous_update=False),
                    min_dist=W.FloatSlider(value=s['min_dist'], min=0., max=0.99, step=0.05, description='min_dist', continuous_update=False))
-        out = W.Output()
+        self.plot, self.picture = W.Box(), W.Image(format='png', layout=W.Layout(width='256px', display='none'))
+        self.text = W.HTML('<i>click a point to see its study</i>')
+        self.panel = W.VBox([self.picture, self.text], layout=W.Layout(width='380px', padding='0 0 0 12px'))
+        def on_click(trace, points, selector):
+            if points.point_inds: self.click(int(self.shown[trace.customdata[points.point_inds[0]][4]]))
         def redraw(*_):
+            if _: self.state['selected'] = None if _[0]['owner'] in (ctl['run'], ctl['modality']) else self.state['selected']
             fig = self.figure(**{k: w.value for k, w in ctl.items()})
-            out.clear_output(wait=True)
-            with out: display(fig)
+            try:
+                fw = go.FigureWidget(fig.update_layout(width=640, height=520))   # leaves room for the panel
+                for t in fw.data:
+                    if t.customdata is not None: t.on_click(on_click)
+                self.plot.children = [fw]
+            except ImportError:                                 # no anywidget: a plain figure, no clicks
+                from IPython.display import display
+                out = W.Output(); self.plot.children = [out]
+                with out: display(fig)
+            row = self.state['selected']
+            if row is None: self.picture.layout.display = 'none'; self.text.value = '<i>click a point to see its study</i>'
+            else:
+                info = self.inspect(row)
+                if info['picture']: self.picture.value = info['picture']; self.picture.layout.display = ''
+                else: self.picture.layout.display = 'none'
+                self.text.value = self._panel_html(info)
             self.last_figure = fig
+        self._redraw = redraw
         for w in ctl.values(): w.observe(redraw, names='value')
         self.controls = ctl
         self.widget = W.VBox([W.HBox([ctl['run'], ctl['color_by']]), ctl['modality'], ctl['method'],
-                              W.HBox([ctl['n_neighbors'], ctl['min_dist']]), out])
+                              W.HBox([ctl['n_neighbors'], ctl['min_dist']]), W.HBox([self.plot, self.panel])])
         redraw()
         return self.widget
 
 def explorer(runs: dict, # name -> RunArtefacts (e.g. full model and ablations)
              color_by: str = 'modality', # 'modality' or a pathology name
              modality: str = 'both', # 'both' | 'image' | 'report'
-             method: str = 'umap', # 'umap' | 'pca'
+             method: str = 'umap', # 'umap' | 'pca' (or a key of `methods`)
              n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0,
              interactive: bool | None = None, # None: widgets inside Jupyter, a static figure elsewhere
+             methods: dict | None = None, # projection name -> function (N, d) -> (N, 2); default UMAP and PCA
+             k: int = 5, # nearest reports shown for a clicked image
             ):
-    "Interactive UMAP explorer (ipywidgets) over runs; a plain plotly figure outside Jupyter."
-    ex = Explorer(runs, color_by, modality, method, n_neighbors, min_dist, seed)
+    "Interactive explorer (ipywidgets) over runs: map, colour, projection, click-to-inspect; a plain plotly figure outside Jupyter."
+    ex = Explorer(runs, color_by, modality, method, n_neighbors, min_dist, seed, methods, k)
     if interactive is None: interactive = _in_jupyter()
     if interactive:
         try: return ex.build()

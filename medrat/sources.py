@@ -21,7 +21,7 @@ __all__ = ['SOURCE_KINDS', 'ROLES', 'SPLITS', 'Source', 'parse_source', 'ImageTa
 # %% ../nbs/01g_sources.ipynb #62ebcf7c
 SOURCE_KINDS = ('nih', 'chexpert', 'mimic', 'iu')
 ROLES = {'images': ('nih', 'chexpert', 'mimic', 'iu'), 'reports': ('mimic', 'iu'), 'test': ('mimic', 'iu'), 'val': ('mimic', 'iu')}
-_NEEDS_PATH = {'chexpert': 'a CheXpert label CSV (chexpert:PATH/train.csv)', 'mimic': 'a MIMIC-CXR-JPG folder (mimic:ROOT)',
+_NEEDS_PATH = {'chexpert': 'a CheXpert label CSV (chexpert:PATH/train.csv)', 'mimic': "a MIMIC-CXR-JPG folder or MIMIC-CXR's DICOM files in its layout (mimic:ROOT)",
                'iu': 'an IU X-ray image folder (iu:IMAGES_DIR)'}
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .core import CHEXPERT_LABELS, N_LABELS, exists, default, set_seed
 
 # %% auto #0
 __all__ = ['TINY_SENTENCES', 'tiny_batch', 'tiny_unpaired', 'TinyCNN', 'offline_hub', 'planted_embeddings', 'planted_run',
-           'patch_features', 'smoke_run', 'radiograph', 'fake_chexpert', 'fake_mimic', 'fake_iu']
+           'patch_features', 'smoke_run', 'write_dicom', 'radiograph', 'fake_chexpert', 'fake_mimic', 'fake_iu']
 
 # %% ../nbs/90_testing.ipynb #8c92e61c
 def tiny_batch(cfg, # a `MedRATConfig` (vocab_size, feat_dim, n_labels, special ids)
@@ -198,6 +198,52 @@ def smoke_run(out_dir, # folder to write (model.pth, embeddings.pt, config.json,
         data=dict(images='medrat.synth (generated)', reports='medrat.synth (generated)')), indent=1))
     return out
 
+# %% ../nbs/90_testing.ipynb #a2f910e0
+def write_dicom(path,                        # the .dcm file to write
+                pixels,                      # (H, W) uint16 / uint8 stored values, or (F, H, W) for a multi-frame file
+                photometric: str = 'MONOCHROME2', # 'MONOCHROME2' (0 = black) or 'MONOCHROME1' (0 = white)
+                bits_stored: int | None = None,   # default: the container's bits
+                window: tuple | None = None,      # (centre, width): a VOI window
+                voi_lut: np.ndarray | None = None,# a VOI LUT table indexed by stored value - first_mapped (uint16 entries)
+                lut_bits: int = 16,               # the VOI LUT's output bits (its descriptor's third value)
+                lut_first: int = 0,               # first stored value the VOI LUT maps
+                rescale: tuple | None = None,     # (slope, intercept)
+                transfer_syntax=None,             # a pydicom UID; default Explicit VR Little Endian (uncompressed)
+                **tags,                           # more data elements, e.g. ViewPosition='PA'
+               ) -> Path:
+    "A DICOM file of one grey radiograph (or frames), with the tags that decide how it displays."
+    import io as _io
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, JPEG2000Lossless, DigitalXRayImageStorageForPresentation, generate_uid
+    a = np.asarray(pixels); path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = DigitalXRayImageStorageForPresentation, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset(); ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, 'CR'
+    ds.set_pixel_data(a, photometric, bits_stored or a.dtype.itemsize * 8)
+    if rescale is not None: ds.RescaleSlope, ds.RescaleIntercept = rescale
+    if window is not None: ds.WindowCenter, ds.WindowWidth = window
+    if voi_lut is not None:
+        item = Dataset(); lut = np.asarray(voi_lut, np.uint16)
+        item.LUTDescriptor = [len(lut), lut_first, lut_bits]; item.LUTData = lut.astype('<u2').tobytes()
+        item['LUTDescriptor'].VR, item['LUTData'].VR = 'US', 'OW'
+        ds.VOILUTSequence = [item]
+    for k, v in tags.items(): setattr(ds, k, v)
+    ts = transfer_syntax or ExplicitVRLittleEndian
+    if ts == RLELossless: ds.compress(RLELossless)
+    elif ts != ExplicitVRLittleEndian:
+        if ts == JPEG2000Lossless:
+            from PIL import Image
+            buf = _io.BytesIO(); Image.fromarray(a).save(buf, format='JPEG2000', irreversible=False, no_jp2=True)
+            frame = buf.getvalue()
+        else: frame = a.tobytes()                     # not a real code stream: no decoder can read it
+        ds.PixelData = encapsulate([frame]); ds['PixelData'].VR = 'OB'; meta.TransferSyntaxUID = ts
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
 # %% ../nbs/90_testing.ipynb #1604c9f1
 def radiograph(h: int = 96, w: int = 80, seed: int = 0) -> np.ndarray:
     "A gray (h, w) uint8 picture that looks like a chest film: a bright body, two dark lung fields, noise."
@@ -247,8 +293,10 @@ def fake_mimic(root,                    # a MIMIC-CXR-JPG-shaped folder
                seed: int = 0,
                size=(96, 80),
                gz: bool = True,         # tables as .csv.gz (as PhysioNet ships them) or .csv
-               reports_root=None) -> Path:  # write the report .txt files here instead of under root
-    "A MIMIC-CXR-JPG-shaped folder: files/pXX/pXXXXXXXX/sXXXXXXXX/<dicom>.jpg, the 3 tables, report .txt files."
+               reports_root=None,       # write the report .txt files here instead of under root
+               ext: str = '.jpg',       # '.jpg' (MIMIC-CXR-JPG) or '.dcm' (MIMIC-CXR's DICOM files, MONOCHROME2 12-bit)
+              ) -> Path:
+    "A MIMIC-CXR(-JPG)-shaped folder: files/pXX/pXXXXXXXX/sXXXXXXXX/<dicom>.jpg (or .dcm), the 3 tables, report .txt files."
     from PIL import Image
     root = Path(root); rr = Path(reports_root) if exists(reports_root) else root
     texts, raw = _iu_texts(n_studies, seed)
@@ -265,7 +313,9 @@ def fake_mimic(root,                    # a MIMIC-CXR-JPG-shaped folder
         lab.append([subject, study] + _label_cells(raw[i]))
         for j, view in enumerate(('PA', 'LATERAL')[:1 + int(rng.random() < .5)]):
             dicom = f'{rng.integers(16 ** 8):08x}-{i:04d}{j}'
-            Image.fromarray(radiograph(*size, seed=seed * 7919 + 2 * i + j)).save(d / f'{dicom}.jpg', quality=90)
+            pic = radiograph(*size, seed=seed * 7919 + 2 * i + j)
+            if ext == '.dcm': write_dicom(d / f'{dicom}.dcm', pic.astype(np.uint16) * 16, bits_stored=12, ViewPosition=view)
+            else: Image.fromarray(pic).save(d / f'{dicom}{ext}', quality=90)
             meta.append([dicom, subject, study, view]); split.append([dicom, study, subject, sp])
     ext = '.csv.gz' if gz else '.csv'
     pd.DataFrame(lab, columns=['subject_id', 'study_id'] + CHEXPERT_LABELS).to_csv(root / f'mimic-cxr-2.0.0-chexpert{ext}', index=False)
@@ -274,7 +324,7 @@ def fake_mimic(root,                    # a MIMIC-CXR-JPG-shaped folder
     return root
 
 def fake_iu(folder,                     # the image folder to write
-            layout: str = 'r2gen',      # 'r2gen' (<id>/0.png, 1.png) or 'openi' (CXR<image id>.png)
+            layout: str = 'r2gen',      # 'r2gen' (<id>/0.png, 1.png), 'openi' (CXR<image id>.png) or 'openi-dcm' (<n>_IM-....dcm)
             n_per_split: int = 8,       # studies of each R2Gen split that get images (the others have none)
             seed: int = 0, size=(96, 80)) -> Path:
     "IU X-ray images in either layout for the first studies of each split of the package's IU X-ray reports."
@@ -285,7 +335,11 @@ def fake_iu(folder,                     # the image folder to write
     iu = iu[iu.split.notna() & iu.findings.notna()].groupby('split', group_keys=False).head(n_per_split)
     for k, (sid, ids) in enumerate(zip(iu.id, iu.image_ids)):
         for j, img_id in enumerate(list(ids)[:2]):
+            pic = radiograph(*size, seed=seed * 7919 + 2 * k + j)
+            if layout == 'openi-dcm':                   # Open-i's NLMCXR_dcm names files without the CXR prefix, MONOCHROME1
+                write_dicom(folder / f"{img_id.removeprefix('CXR')}.dcm", 4095 - pic.astype(np.uint16) * 16,
+                            photometric='MONOCHROME1', bits_stored=12); continue
             p = folder / sid / f'{j}.png' if layout == 'r2gen' else folder / f'{img_id}.png'
             p.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(radiograph(*size, seed=seed * 7919 + 2 * k + j)).save(p)
+            Image.fromarray(pic).save(p)
     return folder
