@@ -17,7 +17,7 @@ from .text import Tokenizer
 
 # %% auto #0
 __all__ = ['COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'evaluate_iu', 'evaluate_nih', 'cmd_data_summary',
-           'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'cmd_show']
+           'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'run_summary', 'cmd_show']
 
 # %% ../nbs/11_cli.ipynb #c58c87d9
 def _as_json(o):
@@ -245,7 +245,10 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
               reports_root: str=None,    # folder of the MIMIC-CXR report .txt files, when not under the MIMIC root
               frontal_only: store_true=False,  # train on frontal (PA/AP) images only
               monitor: str=None,         # model selection: valid_ce_f1 (the preset's), valid_bleu4 (the released code's; needs --val), valid_loss
-              epochs: int=None,          # override the preset's number of epochs (at least 1)
+              steps: int=None,           # override the preset's budget in optimiser steps (rounded up to whole epochs)
+              epochs: int=None,          # or give it in epochs (at least 1)
+              lr: float=None,            # override the preset's learning rate (the non-CNN parameters)
+              bs: int=None,              # override the preset's batch (N images + N reports per step)
               seed: int=9153,            # seed of everything (the released code's)
               fresh: store_true=False,   # start over instead of resuming an interrupted run in `out`
               limit: int=None,           # debug: at most this many images per split (at least 1)
@@ -260,22 +263,27 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     from medrat.learner import PRESETS, AMP_MODES
     from medrat.sources import parse_source
     _choice('preset', preset, PRESETS); _choice('amp', amp, AMP_MODES)
-    _at_least('epochs', epochs); _at_least('limit', limit); _at_least('threads', threads); _seed(seed)
+    for k, v in dict(steps=steps, epochs=epochs, bs=bs, limit=limit, threads=threads).items(): _at_least(k, v)
+    if exists(steps) and exists(epochs): raise DataError("--steps and --epochs: give the budget one way")
+    if exists(lr) and not (np.isfinite(lr) and lr > 0): raise DataError(f"--lr {lr}: must be a positive number")
+    _seed(seed)
     _at_least('workers', workers, lo=0); _at_least('save_every', save_every)
     own = any(exists(v) for v in (images, reports, test, val))
     out = default(out, 'runs/own-data' if own else 'runs/nih-iu')
     _output_dir('out', out)                                       # all of it before anything is created
     if exists(monitor): _choice('monitor', monitor, ('valid_ce_f1', 'valid_bleu4', 'valid_loss'))
-    kw = {k: v for k, v in dict(workers=workers, amp=amp, save_every=save_every, compile=compile, monitor=monitor).items() if exists(v)}
+    kw = {k: v for k, v in dict(workers=workers, amp=amp, save_every=save_every, compile=compile, monitor=monitor, lr=lr, bs=bs).items()
+          if exists(v)}                                           # `TrainConfig` overrides, recorded in results.json's config
     if channels_last: kw['channels_last'] = True
     if not own:
         from medrat.experiments import train_experiment
-        res = train_experiment(out_dir=out, preset=preset, epochs=epochs, seed=seed, resume=not fresh, limit=limit,
+        res = train_experiment(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, resume=not fresh, limit=limit,
                                threads=threads, progress=not quiet, **kw)
         print(res['table'])
         ws = res.get('warnings') or []
         if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))
         print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
+        print(run_summary(res))
         return
     srcs = dict(images=parse_source(default(images, 'nih'), 'images'), reports=parse_source(default(reports, 'iu'), 'reports'),
                 test=[parse_source(t, 'test') for t in test or []], val=parse_source(val, 'val') if exists(val) else None)
@@ -283,10 +291,11 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     from medrat.own_data import train_on_sources
     if exists(threads): torch.set_num_threads(threads)
     res = train_on_sources(srcs['images'], srcs['reports'], test=srcs['test'], val=srcs['val'], out_dir=out, preset=preset,
-                           epochs=epochs, seed=seed, resume=not fresh, reports_root=reports_root, frontal_only=frontal_only,
+                           epochs=epochs, steps=steps, seed=seed, resume=not fresh, reports_root=reports_root, frontal_only=frontal_only,
                            limit=limit, progress=not quiet, **kw)
     print(res['tables'] or 'no --test source: nothing scored')
     print(f"\nrun folder: {out} (model.pth, results.json, results.md, test_reports_*.csv)")
+    print(run_summary(res))
 
 def cmd_generate(images: Param("image files", str, nargs='+'),
                  run: str='runs/nih-iu',  # run folder with model.pth
@@ -434,6 +443,26 @@ def main(argv=None):
             again = '' if cmd != 'train' else ('; rerun it without --fresh to resume' if args.fresh else '; rerun the same command to resume')
             print(f"\n{prog}: interrupted{again}", file=sys.stderr)
             sys.exit(130)
+
+# %% ../nbs/11_cli.ipynb #17b4ac8b
+def run_summary(res: dict,        # a `train_experiment` / `train_on_sources` results dict
+                out: str = None,  # its run folder, for the command that continues it
+               ) -> str:
+    "What the run was, in two lines: its steps, where it peaked, its verdict and, when not converged, how to go on."
+    sel, tr = res['selection'], res['config']['train']
+    conv = sel.get('convergence') or {}
+    where = f"best {sel['monitor']} {sel['best']:.3f} at epoch {sel['best_epoch']}" if exists(sel.get('best')) else 'no selection score'
+    head = (f"this run: preset {res['config']['preset']}, seed {res['config']['seed']}, {sel['steps']:,} optimiser steps "
+            f"({sel['epochs_run']} epoch{'s' * (sel['epochs_run'] != 1)}) of a budget of {tr['steps']:,}; {where}")
+    if sel.get('stopped_early'): return head + '; stopped early: the selection score had stopped improving (patience)'
+    if conv.get('converged'): return head + '; converged: the smoothed selection score had stopped improving'
+    secs = (res.get('wall_time_s') or {}).get('training_all_epochs')
+    more = 2 * tr['steps']
+    t = secs / max(sel['steps'], 1) * tr['steps'] if secs else None      # the added steps at this run's pace
+    pace = '' if t is None else f" (about {t / 60:.0f} more minutes at this run's pace)" if t >= 90 else f" (about {t:.0f} more seconds at this run's pace)"
+    gain = f" (gain {conv['gain']:.3f} against a noise of {conv['noise']:.3f})" if exists(conv.get('gain')) and exists(conv.get('noise')) else ''
+    return (head + f"; NOT converged: the smoothed selection score was still improving over the last quarter{gain}.\n"
+            f"to go on: the same command with --steps {more}" + (f" --out {out}" if out else '') + pace)
 
 # %% ../nbs/11_cli.ipynb #6f514883
 def _references(csv, images) -> list:

@@ -188,11 +188,11 @@ def _flat(d: dict, p: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
 
 def _check_resume_config(out: Path, config: dict):
-    "Refuse to resume a run whose configuration (other than the number of epochs) differs, naming every difference."
+    "Refuse to resume a run whose configuration (other than its budget) differs, naming every difference."
     f = out / 'config.json'
     if not ((out / 'state.pth').exists() and f.exists()): return
     a, b = _flat(json.loads(f.read_text())), _flat(jsonable(config))
-    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k != 'train.epochs')
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in ('train.epochs', 'train.steps'))
     if diff: raise DataError(f"{out}: holds a run with another configuration ("
                              + '; '.join(f'{k}: {a.get(k)!r} there, {b.get(k)!r} now' for k in diff)
                              + "); use another output folder, or start over (`medrat train --fresh`, resume=False)")
@@ -220,7 +220,8 @@ def model_config(cfg: TrainConfig,          # the run's training configuration (
 
 def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves goes here
                      preset: str = 'cpu',          # `TrainConfig` preset: 'tiny' | 'cpu' | 'paper'
-                     epochs: int | None = None,    # override the preset's number of epochs (resuming may raise it)
+                     epochs: int | None = None,    # override the preset's budget in epochs (resuming may raise it)
+                     steps: int | None = None,     # or in optimiser steps, rounded up to whole epochs
                      seed: int = 9153,
                      resume: bool = True,          # continue from out_dir/state.pth if there
                      cache_dir=None,               # feature/label cache (default $MEDRAT_CACHE or ~/.cache/medrat)
@@ -236,19 +237,18 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
     if exists(limit) and limit < 1: raise DataError(f'limit={limit}: must be a positive number of images per split')
     old_threads = torch.get_num_threads()
     if exists(threads) and torch.device(default(device, default_device())).type == 'cpu': torch.set_num_threads(threads)
-    try: return _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw)
+    try: return _train_experiment(out_dir, preset, (epochs, steps), seed, resume, cache_dir, device, progress, limit, model_kw, train_kw)
     finally: torch.set_num_threads(old_threads)
 
-def _train_experiment(out_dir, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw) -> dict:
+def _train_experiment(out_dir, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw) -> dict:
     rank, ws, device = _init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     with (run_lock(out) if rank == 0 else contextlib.nullcontext()):   # one run per folder, for the whole run
-        return _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
+        return _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
 
-def _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws) -> dict:
+def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws) -> dict:
     t_start = time.time()
-    cfg = getattr(TrainConfig, preset)(**train_kw)
-    if exists(epochs): cfg = replace(cfg, epochs=epochs)
+    cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(*budget)   # budget: (epochs, steps), either may be None
     cache_dir = Path(default(cache_dir, default_cache_dir))
     if not resume and rank == 0:                 # start over: no resume state, no records of earlier calls
         for f in ('state.pth', 'results.json'): (out / f).unlink(missing_ok=True)
@@ -260,6 +260,10 @@ def _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress
     tok, I, R = data.tokenizer, data.images, data.reports
     feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else data.feat_dim
     mcfg = model_config(cfg, tok, feat_dim, model_kw)
+    tdl = UnpairedLoader(I['train'], R['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank, world_size=ws)
+    vdl = UnpairedLoader(I['valid'], R['val'], tok, bs=cfg.bs, seed=seed, shuffle=False)   # whole set on every rank:
+                                                                                          # same metrics, same decisions
+    cfg = cfg.in_epochs(len(tdl))                # the budget in whole epochs and the steps they make, as recorded
     config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
                   data=dict(images='NIH ChestX-ray14 sample (bundled, 64 px), patient-disjoint split',
                             reports='IU X-ray FINDINGS, R2Gen split', n_patches=None if cfg.fine_tune else data.n_patches,
@@ -272,9 +276,6 @@ def _train_locked(out, preset, epochs, seed, resume, cache_dir, device, progress
         tok.save(out / 'vocab.json')
     set_seed(seed)
     model = MedRAT(mcfg, tokenizer=tok)
-    tdl = UnpairedLoader(I['train'], R['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank, world_size=ws)
-    vdl = UnpairedLoader(I['valid'], R['val'], tok, bs=cfg.bs, seed=seed, shuffle=False)   # whole set on every rank:
-                                                                                          # same metrics, same decisions
     t0 = time.time()
     learn = fit_medrat(model, tdl, vdl, cfg, out, valid_images=I['valid'], resume=resume, ddp=ws > 1, device=device,
                        progress=progress)

@@ -42,6 +42,7 @@ class TrainConfig:
     "Training hyper-parameters of an experiment (model ones live in `MedRATConfig`). Presets tiny / cpu / paper."
     bs: int = 32                    # N images + N reports per step (the released code: 32 + 32)
     epochs: int = 15                # the released code: 15
+    steps: int | None = None        # a budget in optimiser steps instead: whole epochs, rounded up (`TrainConfig.in_epochs`)
     epoch_len: object = 'max'       # steps per epoch: 'max' covers the larger source (the 2,069 reports) once
     lr: float = 5e-4                # non-CNN parameters
     lr_cnn: float = 1e-4            # CNN (only when the model owns a trainable backbone)
@@ -78,10 +79,22 @@ class TrainConfig:
     def tiny(cls, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
                                                test_beam=1, n_boot=50, model_preset='tiny', monitor='valid_loss'), **kw})
     @classmethod
-    def cpu(cls, **kw): return cls(**{**dict(epochs=22, lr=1e-3, patience=6), **kw})
+    def cpu(cls, **kw): return cls(**{**dict(steps=1430, lr=1e-3, patience=6), **kw})   # 22 epochs of the bundled run
     @classmethod
     def paper(cls, **kw): return cls(**{**dict(epochs=15, backbone='resnet101', fine_tune=True, img_size=224,
                                                max_tokens=100, patience=None, model_preset='paper'), **kw})
+
+    def in_epochs(self, steps_per_epoch: int):   # optimiser steps in one epoch (`len` of the training loader)
+        "The budget in whole epochs: `steps` rounded up to them, or `epochs` with the steps they make (both fields set)."
+        if self.steps is None: return replace(self, steps=self.epochs * steps_per_epoch)
+        epochs = math.ceil(self.steps / steps_per_epoch)
+        return replace(self, epochs=epochs, steps=epochs * steps_per_epoch)
+
+    def with_budget(self, epochs: int | None = None, steps: int | None = None):
+        "This config with its budget overridden by epochs or by steps (not both; None keeps the preset's)."
+        if exists(epochs) and exists(steps): raise DataError(f'give epochs ({epochs}) or steps ({steps}), not both')
+        if exists(steps): return replace(self, steps=steps)
+        return replace(self, epochs=epochs, steps=None) if exists(epochs) else self
 
 PRESETS = ('tiny', 'cpu', 'paper')   # the `TrainConfig` presets, by name
 
@@ -99,7 +112,7 @@ _RULES = {   # name -> (test, what a right value is)
     'epoch_len': (lambda v: v == 'max' or (_int(v) and v >= 1), "'max' or a whole number >= 1"),
     'gamma': (lambda v: _num(v) and 0 < v <= 1, 'a number in (0, 1]'),
 }
-_TRAIN_RULES = dict(bs='int1', epochs='int0', epoch_len='epoch_len', lr='pos', lr_cnn='pos', wd='nonneg', betas='betas', eps='pos',
+_TRAIN_RULES = dict(bs='int1', epochs='int0', steps='int1_or_none', epoch_len='epoch_len', lr='pos', lr_cnn='pos', wd='nonneg', betas='betas', eps='pos',
                     lr_step='int1', lr_gamma='gamma', img_size='int1', n_views='int0', tok_min_count='int1', max_tokens='int1',
                     patience='int0_or_none', w_pair='nonneg', valid_beam='int1', test_beam='int1', n_boot='int0',
                     save_every='int1_or_none', workers='int0')
@@ -493,7 +506,7 @@ def fit_medrat(model: MedRAT,
     learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=[c for c in (ce, ck) if exists(c)] + list(cbs or []), ddp=ddp,
                            device=device, progress=progress, path=run_dir)
     learn.fit_error = None
-    with (run_lock(run_dir) if _rank() == 0 else contextlib.nullcontext()): learn.fit(cfg.epochs)
+    with (run_lock(run_dir) if _rank() == 0 else contextlib.nullcontext()): learn.fit(cfg.in_epochs(len(train_dl)).epochs)
     if exists(learn.fit_error): raise learn.fit_error          # a resume state that cannot be read, a diverged run
     return learn
 

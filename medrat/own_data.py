@@ -105,7 +105,8 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                      val=None,                     # paired validation source (default: the image source's validation split)
                      out_dir='runs/own-data',      # everything the run leaves goes here
                      preset: str = 'cpu',          # `TrainConfig` preset: 'tiny' | 'cpu' | 'paper'
-                     epochs: int | None = None,    # override the preset's number of epochs
+                     epochs: int | None = None,    # override the preset's budget in epochs
+                     steps: int | None = None,     # or in optimiser steps, rounded up to whole epochs
                      seed: int = 9153,
                      resume: bool = True,          # continue from out_dir/state.pth if there
                      reports_root=None,            # MIMIC-CXR report .txt files, when not under the MIMIC root
@@ -123,8 +124,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     tests = [parse_source(t, 'test') for t in ([test] if isinstance(test, str) else test or [])]
     rank, ws, device = _init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    cfg = getattr(TrainConfig, preset)(**train_kw)
-    if exists(epochs): cfg = replace(cfg, epochs=epochs)
+    cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(epochs, steps)
     if cfg.monitor == 'valid_bleu4' and not exists(srcs['val']):
         raise DataError("monitor 'valid_bleu4' (the released code's selection) needs paired validation reports: give --val mimic:ROOT")
     dev = torch.device(default(device, default_device))
@@ -161,6 +161,12 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                 valid=ReportSet(R_va.texts, binarize_u_zeros(R_va.labels), ids=R_va.ids))
     feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else int(sets['train'].x.shape[-1])
     mcfg = model_config(cfg, tok, feat_dim, model_kw)
+    cuda = dev.type == 'cuda'
+    tdl = UnpairedLoader(sets['train'], reps['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank,
+                         world_size=ws, num_workers=cfg.workers, pin_memory=cuda)
+    vdl = UnpairedLoader(sets['valid'], reps['valid'], tok, bs=cfg.bs, seed=seed, shuffle=False, num_workers=cfg.workers,
+                         pin_memory=cuda)
+    cfg = cfg.in_epochs(len(tdl))                # the budget in whole epochs and the steps they make, as recorded
     config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
                   data=dict(images=str(srcs['images']), reports=str(srcs['reports']), val=str(srcs['val'] or 'image source'),
                             test={n: str(t) for n, t in zip(T, tests)}, frontal_only=frontal_only, vocab=len(tok),
@@ -171,11 +177,6 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
         (out / 'config.json').write_text(json.dumps(jsonable(config), indent=1)); tok.save(out / 'vocab.json')
     set_seed(seed)
     model = MedRAT(mcfg, tokenizer=tok)
-    cuda = dev.type == 'cuda'
-    tdl = UnpairedLoader(sets['train'], reps['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank,
-                         world_size=ws, num_workers=cfg.workers, pin_memory=cuda)
-    vdl = UnpairedLoader(sets['valid'], reps['valid'], tok, bs=cfg.bs, seed=seed, shuffle=False, num_workers=cfg.workers,
-                         pin_memory=cuda)
     t0 = time.time()
     learn = fit_medrat(model, tdl, vdl, cfg, out, valid_images=sets['valid'], valid_refs=V.reports.texts if exists(V) else None,
                        resume=resume, ddp=ws > 1, device=dev, progress=progress)
