@@ -17,10 +17,10 @@ from .model import MedRAT, MedRATConfig, ABLATIONS
 from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
 
 # %% auto #0
-__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'config_spec', 'steps_per_epoch',
-           'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config', 'train_config',
-           'score_reports', 'baseline_reports', 'main_table', 'detail_table', 'findings', 'results_markdown',
-           'keep_run', 'run_benchmark']
+__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'KEEP_REPORTS', 'config_spec',
+           'steps_per_epoch', 'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config',
+           'train_config', 'score_reports', 'baseline_reports', 'main_table', 'detail_table', 'findings',
+           'results_markdown', 'keep_run', 'run_benchmark', 'benchmark_results']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -346,17 +346,23 @@ def results_markdown(results: dict) -> str:
                         detail_table(results), '**Findings** (computed from the numbers above):', findings(results), tail]) + '\n'
 
 # %% ../nbs/12a_benchmark.ipynb #7fb2ae2d
+KEEP_REPORTS = 12   # test studies whose reports `keep_run` keeps (the results grid's material)
+
 def keep_run(res: dict,       # a finished `run_benchmark` results dict
              out,             # its run folder (the curves are in out/configs/<config>/)
              keep) -> list:   # a folder of kept runs, e.g. results/runs/synth-benchmark
-    "Copy a finished run into `keep/<config>/seed-<s>/`: results.json with that configuration alone, and its learning curves."
-    dests = []
+    "Copy a finished run into `keep/<config>/seed-<s>/`: results.json with that configuration alone, its learning curves and its first test reports."
+    dests, rep = [], Path(out) / 'test_reports.json'
+    reports = json.loads(rep.read_text()) if rep.exists() else {}
     for name, c in res['configs'].items():
         d = Path(keep) / slug(name) / f"seed-{res['seed']}"
         d.mkdir(parents=True, exist_ok=True)
         (d / 'results.json').write_text(json.dumps(dict(res, configs={name: c}), indent=1))
         curves = Path(out) / 'configs' / slug(name) / 'learning_curves.png'
         if curves.exists(): shutil.copy(curves, d / 'learning_curves.png')
+        if name in reports:                                   # what the reports look like (`benchmark_results`), 12 studies
+            head = {k: reports[k][:KEEP_REPORTS] for k in ('reference', 'details', name)}
+            (d / 'test_reports_head.json').write_text(json.dumps(head, indent=1))
         dests.append(d)
     return dests
 
@@ -437,3 +443,18 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         Path(publish).parent.mkdir(parents=True, exist_ok=True)
         Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
     return res
+
+# %% ../nbs/12a_benchmark.ipynb #4b518784
+def benchmark_results(reports,                  # test_reports.json of a run (or the head `keep_run` keeps), or its dict
+                      config: str = 'MedRAT (full)',  # whose reports: a configuration or a baseline of the run
+                      n: int = 4,               # test studies shown (the first n)
+                      size: int = 128,          # side of the drawn radiographs
+                     ):                         # matplotlib Figure
+    "A benchmark run's first test studies: generated radiograph, report, reference report, findings found / missed / invented."
+    from medrat.synth import render, labels_from_details
+    from medrat.show import show_results
+    r = reports if isinstance(reports, dict) else json.loads(Path(reports).read_text())
+    if config not in r: raise DataError(f"benchmark_results: no reports of {config!r}; the file has {', '.join(k for k in r if k not in ('reference', 'details'))}")
+    det = r['details'][:n]
+    return show_results(list(render(det, size=size).astype(np.float32) / 255), r[config][:n], r['reference'][:n],
+                        reference_labels=labels_from_details(det), ids=[f'test study {i}' for i in range(len(det))])
