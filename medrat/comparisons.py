@@ -194,7 +194,7 @@ def publication(folder,                          # the committed runs of one ben
             for part in ('baselines', 'configs') for name, per in S[part].items()]
     st = r0['settings']
     missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]
-    md = '\n'.join([f"### The benchmark at convergence (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
+    md = '\n'.join([f"### The benchmark at convergence, {_steps(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
         f"Scale `{r0['scale']}`: {_steps(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
         f"{st['n_val']} validation studies for the selection score ({st['monitor']}), {st['n_test']} test studies, beam {st['beam']}. "
         "Each cell: the mean over seeds, then each seed's value. *Best step*: the step of the kept checkpoint; *verdict*: "

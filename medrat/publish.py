@@ -14,9 +14,9 @@ from .benchmark import results_markdown
 from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication
 
 # %% auto #0
-__all__ = ['PARTS', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page', 'kept_folders', 'page_name',
-           'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'nih_iu_page', 'write_results',
-           'check_results', 'readme']
+__all__ = ['PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page', 'kept_folders',
+           'page_name', 'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'nih_iu_page',
+           'write_results', 'check_results', 'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -72,7 +72,7 @@ def synth_page(run, seeds_dir, fig_dir) -> tuple[str, str]:   # run folder, fold
                + '; '.join(f"seed {k}: {v['steps']:,} steps, {'converged' if v['converged'] else 'NOT converged'}"
                            for k, v in S['configs']['MedRAT (full)'].items()) + '.')
     fig = synth_curves(r, {k: v for k, v in runs.items() if k != r['seed']}, fig_dir)
-    md += f"\n\n![validation curves of every configuration](results/figures/{fig})"
+    md += f"\n\n![validation curves of every configuration](figures/{fig})"
     head = ''
     if full:
         f, c = full['metrics']['ce']['micro'], B['classify-then-retrieve']['ce']['micro']
@@ -156,7 +156,7 @@ def synth_long_page(long_dir, lr_dir, fig_dir) -> tuple[str, str]:   # folder of
              for rs, ls in ((runs.values(), '-'), (lr_runs, ':')) for r in rs]
     fig = curves_figure(lines, epoch_steps(r0), 'Generated benchmark, the full model trained longer: validation curves',
                         Path(fig_dir) / 'synth-long-curves.png')
-    L += ["", f"![validation curves of the longer runs](results/figures/{fig})"]
+    L += ["", f"![validation curves of the longer runs](figures/{fig})"]
     claim = paper_claims(S)[0][len('(a) '):]
     head = "**The full model trained longer** (the baselines do not depend on the budget): " + claim[0].lower() + claim[1:]
     return '\n'.join(L), head
@@ -181,10 +181,15 @@ def converged_page(folder,                 # a folder of kept runs
     lines = [(f"{n} (seed {s})", c['history'], '-' if s == min(runs) else '--') for s, r in runs.items() for n, c in r['configs'].items()]
     fig = f'{page_name(folder)}-curves.png'
     if fig_dir is not None: curves_figure(lines, epoch_steps(runs[min(runs)]), 'Generated benchmark at convergence: validation curves', Path(fig_dir) / fig)
-    md = p['markdown'] + f"\n![validation curves of the kept runs](results/figures/{fig})"
-    S, n_missing = p['summary'], len(p['missing'])
-    head = (f"**The generated benchmark at convergence** ({sum(len(v) for v in S['configs'].values())} runs kept in `results/runs/`"
-            + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '') + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims']))
+    S, n_missing, st = p['summary'], len(p['missing']), runs[min(runs)]['settings']
+    wall = [x['wall_s'] / 60 for per in S['configs'].values() for x in per.values() if x.get('wall_s')]
+    md = (p['markdown'] + (f"\nWall time of a run (one process, {st['threads']} torch thread(s), as its results.json records it): "
+                           f"{num(sum(wall) / len(wall), 0)} min on average, {num(min(wall), 0)}-{num(max(wall), 0)} min.\n" if wall else '')
+          + f"\n![validation curves of the kept runs](figures/{fig})")
+    budget = f", {st['steps']:,} optimiser steps" if 'steps' in st else ''
+    head = (f"**The generated benchmark at convergence{budget}** ({sum(len(v) for v in S['configs'].values())} runs kept in "
+            f"`results/runs/{Path(folder).name}/`" + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '')
+            + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims']))
     return md, head
 
 def _full_budget(folder) -> tuple:
@@ -272,7 +277,7 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
          + (f" Decoder health (the IU test reports auto-encoded, scored against their own labels): CE micro-F1 "
             f"{_with_ci(health['micro'])}, macro-F1 {_with_ci(health['macro'])}." if health else ''), ""]
     figs = nih_figures(run, fig_dir, analyse)
-    if figs: L += [' '.join(f'![{cap}](results/figures/{f})' for cap, f in figs), ""]
+    if figs: L += [' '.join(f'![{cap}](figures/{f})' for cap, f in figs), ""]
     if e2:
         keys = [k for k in ('BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr') if k in e2['nlg']]
         L += ["### Experiment 2: the language side alone (IU X-ray test reports auto-encoded)", "",
@@ -324,14 +329,23 @@ def check_results(results_dir='results', kept_root=None) -> list:
     return stale
 
 # %% ../nbs/22_publish.ipynb #c0be4e70
-def readme(root='.') -> str:   # the repository root
-    "README.md's text, from nbs/index.ipynb and the pages and headlines in results/."
-    root = Path(root)
+PAGE_ORDER = ('nih-iu', 'synth-converged', 'synth-long', 'synth-benchmark')   # the README's links, the real data first
+
+def _title(page: Path) -> str: return page.read_text().lstrip().split('\n', 1)[0].lstrip('#').strip()
+
+def readme(root='.',          # the repository root
+           kept_root=None,    # the folders of kept runs; default root/results/runs
+          ) -> str:
+    "README.md's text, from nbs/index.ipynb, the headlines of the real-data run and of the kept runs, and the pages in results/."
+    root = Path(root); res = root / 'results'
     nb = json.loads((root / 'nbs' / 'index.ipynb').read_text())
     text = '\n\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown') + '\n'
-    first = lambda order: lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name)
-    tables = sorted((root / 'results').glob('*.md'), key=first(['nih-iu', 'synth-converged', 'synth-benchmark', 'synth-long']))
-    res = '\n\n'.join(p.read_text().strip() for p in tables) if tables else '_No results yet: run `medrat train`._'
-    heads = sorted((root / 'results' / 'headline').glob('*.md'), key=first(['nih-iu', 'synth-converged', 'synth', 'synth-long']))
-    head = '\n\n'.join(p.read_text().strip() for p in heads) if heads else '_No results yet: run `medrat train`._'
-    return text.replace('<!-- results -->', res).replace('<!-- headline -->', head)
+    folder = headline_folder(kept_root or res / 'runs')
+    conv = page_name(folder) if folder else 'synth-converged'
+    heads = [f.read_text().strip() for f in (res / 'headline' / 'nih-iu.md', res / 'headline' / f'{conv}.md') if f.exists()]
+    head = '\n\n'.join(heads) if heads else '_No results yet: run `medrat train`._'
+    if (res / 'figures' / f'{conv}-curves.png').exists():
+        head += f"\n\n![validation curves of the runs behind the claims](results/figures/{conv}-curves.png)"
+    rank = lambda p: (next((i for i, o in enumerate(PAGE_ORDER) if p.stem.startswith(o)), len(PAGE_ORDER)), p.stem)
+    links = '\n'.join(f"- [{_title(p)}](results/{p.name})" for p in sorted(res.glob('*.md'), key=rank))
+    return text.replace('<!-- results -->', links or '_No results yet: run `medrat train`._').replace('<!-- headline -->', head)

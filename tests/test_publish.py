@@ -51,7 +51,11 @@ def test_longer_budget_gets_its_own_page(tmp_path):
     assert '(a) Over 3 seeds, 9,400 steps,' in head
     assert (res / 'figures' / 'synth-converged-9400-curves.png').stat().st_size > 1000
     assert check_results(res, kept) == []
-    # the headline speaks of the longest budget at which the full model ran at 3 seeds
+    # the headline speaks of the longest budget at which the full model ran at 3 seeds, with that budget's curves
     assert headline_folder(kept).name == 'synth-benchmark-9400'
+    (tmp_path / 'nbs').mkdir(); shutil.copy(root / 'nbs' / 'index.ipynb', tmp_path / 'nbs')
+    text = readme(tmp_path)
+    assert head.strip() in text and (res / 'headline' / 'synth-converged.md').read_text().strip() not in text
+    assert '(results/figures/synth-converged-9400-curves.png)' in text and '(results/synth-converged-9400.md)' in text
     shutil.rmtree(kept / 'synth-benchmark-9400' / 'medrat-full' / 'seed-2')
     assert headline_folder(kept).name == 'synth-benchmark'
