@@ -15,6 +15,7 @@ from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader, few_shot_pair
 from .features import ImageBackbone, cached_features
 from .model import MedRAT, MedRATConfig, ABLATIONS
 from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
+from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
 
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'KEEP_REPORTS', 'config_spec',
@@ -249,10 +250,6 @@ def _steps(s: dict) -> str:
     ep = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
     return f"{s['steps']:,} optimiser steps ({ep})" if 'steps' in s else ep
 
-def _f(v, d=3): return '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.{d}f}'
-def _ci(d: dict, key: str, digits=3):
-    v = d.get(key)
-    return _f(v, digits) + (f" ({_f(d.get('lo'), digits)}–{_f(d.get('hi'), digits)})" if d.get('lo') is not None and v is not None else '')
 
 def _methods(results: dict) -> dict:
     "All scored methods in table order: baselines, configurations, ceiling."
@@ -266,8 +263,8 @@ def _run_facts(results: dict, name: str, digits: int = 3) -> list:
     c = results.get('configs', {}).get(name)
     if c is None: return ['–', '–', '–']
     h, conv = c.get('health', {}).get('micro', {}), c.get('convergence')
-    verdict = '–' if conv is None else ('stopped improving' if conv['converged'] else 'NOT converged') + f" (best epoch {conv['best_epoch']} of {conv['epochs_run']})"
-    return [str(c.get('distinct_reports', '–')), _f(h.get('f1'), digits), verdict]
+    verdict = convergence_words(conv) + ('' if conv is None else f" (best epoch {conv['best_epoch']} of {conv['epochs_run']})")
+    return [str(c.get('distinct_reports', '–')), num(h.get('f1'), digits), verdict]
 
 def main_table(results: dict, digits: int = 3) -> str:
     "Markdown: one row per method; NLG, CE micro/macro F1 (95% CI), detail accuracy micro and if-stated (95% CI), health, convergence."
@@ -277,10 +274,10 @@ def main_table(results: dict, digits: int = 3) -> str:
     for name, r in _methods(results).items():
         nlg, ce, de = r.get('nlg', {}), r.get('ce', {}), r.get('detail', {})
         mi, ma = ce.get('micro', {}), ce.get('macro', {})
-        cell = lambda d, k: _f(d.get(k), digits) + (f" ({_f(d.get(k + '_lo'), digits)}–{_f(d.get(k + '_hi'), digits)})" if d.get(k + '_lo') is not None else '')
-        rows.append([name] + [_f(nlg.get(k), digits) for k in ('BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L')]
-                    + [cell(mi, 'f1'), cell(ma, 'f1'), _ci(de.get('micro', {}), 'accuracy', digits),
-                       _ci(de.get('micro_if_stated', {}), 'accuracy', digits)] + _run_facts(results, name, digits))
+        cell = lambda d, k: num_ci(*estimate(d, k), digits=digits)
+        rows.append([name] + [num(nlg.get(k), digits) for k in ('BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L')]
+                    + [cell(mi, 'f1'), cell(ma, 'f1'), cell(de.get('micro', {}), 'accuracy'),
+                       cell(de.get('micro_if_stated', {}), 'accuracy')] + _run_facts(results, name, digits))
     return markdown_table(head, rows)
 
 def detail_table(results: dict, digits: int = 2) -> str:
@@ -289,7 +286,7 @@ def detail_table(results: dict, digits: int = 2) -> str:
     keys = list(next(iter(methods.values()))['detail']['attributes'])
     ns = next(iter(methods.values()))['detail']['attributes']
     head = ['method'] + [f"{k} (n={ns[k]['n']})" for k in keys]
-    return markdown_table(head, [[name] + [_f(r['detail']['attributes'][k]['accuracy'], digits) for k in keys]
+    return markdown_table(head, [[name] + [num(r['detail']['attributes'][k]['accuracy'], digits) for k in keys]
                                  for name, r in methods.items()])
 
 def findings(results: dict) -> str:
@@ -301,11 +298,7 @@ def findings(results: dict) -> str:
                stated=lambda r: tuple(r['detail']['micro_if_stated'][k] for k in ('accuracy', 'lo', 'hi')),
                bleu4=lambda r: (r['nlg']['BLEU-4'], None, None))
     what = dict(ce='CE micro-F1', detail='detail accuracy', stated='detail accuracy if stated', bleu4='BLEU-4')
-    def cmp(a, b):
-        (x, xlo, xhi), (y, ylo, yhi) = a, b
-        if x is None or y is None: return 'n/a'
-        sep = xlo is not None and ylo is not None and (xlo > yhi or xhi < ylo)
-        return ('above' if x > y else 'below' if x < y else 'equal to') + (' (intervals disjoint)' if sep else '')
+    cmp = point_verdict
     lines = []
     oracle = 'oracle labels -> report with those labels'
     for name, r in C.items():
@@ -314,11 +307,11 @@ def findings(results: dict) -> str:
             beats = [b for b in BASELINES if b in B and cmp(get[m](r), get[m](B[b])).startswith('above')
                      and (m == 'bleu4' or 'disjoint' in cmp(get[m](r), get[m](B[b])))]
             how = 'point estimates, no intervals' if m == 'bleu4' else 'disjoint 95% intervals'
-            parts.append(f"{what[m]} {_f(get[m](r)[0])} is above {len(beats)}/{len([b for b in BASELINES if b in B])} baselines ({how})"
+            parts.append(f"{what[m]} {num(get[m](r)[0])} is above {len(beats)}/{len([b for b in BASELINES if b in B])} baselines ({how})"
                          + (f": {', '.join(beats)}" if beats else ''))
         if oracle in B:
             parts.append(f"vs the oracle-label retrieval: detail accuracy if stated {cmp(get['stated'](r), get['stated'](B[oracle]))}"
-                         f" ({_f(get['stated'](r)[0])} vs {_f(get['stated'](B[oracle])[0])})")
+                         f" ({num(get['stated'](r)[0])} vs {num(get['stated'](B[oracle])[0])})")
         lines.append(f"- **{name}**: " + '; '.join(parts) + '.')
     full = C.get('MedRAT (full)')
     if full:
@@ -336,8 +329,8 @@ def results_markdown(results: dict) -> str:
             f"studies with paired reports; frozen `{s['backbone']}` features at {s['img_size']} px ({results.get('n_patches')} patches), "
             f"K={s['n_views']} views; MedRATConfig.{s['model']} {s['model_kw']}, {_steps(s)} of N={s['bs']}+{s['bs']}, "
             f"selection by {s['monitor']}, test beam {s['beam']}; bootstrap 95% intervals over test images ({s['n_boot']} resamples). "
-            f"Labeler agreement with the generator on the training reports: {_f(results.get('labeler_agreement_min'))} (worst class).")
-    tail = (f"Wall time {_f(w.get('total', np.nan) / 60, 1)} min (features {_f(w.get('features', np.nan), 0)} s"
+            f"Labeler agreement with the generator on the training reports: {num(results.get('labeler_agreement_min'))} (worst class).")
+    tail = (f"Wall time {num(w.get('total', np.nan) / 60, 1)} min (features {num(w.get('features', np.nan), 0)} s"
             f"{', cached' if w.get('features_cached') else ''}) on {m.get('cpu_model', m.get('processor', '?'))} "
             f"({m.get('cpu_count')} cores, torch threads {results.get('threads')})"
             + (f"; the sum of {len(results['merged_from'])} runs' wall times, the runs side by side" if len(results.get('merged_from', [])) > 1 else '')
@@ -367,7 +360,7 @@ def keep_run(res: dict,       # a finished `run_benchmark` results dict
     return dests
 
 def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test_reports.json, per-config checkpoints
-                  scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, ~17 min per configuration and core) | 'large' (GPU)
+                  scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, one thread per configuration) | 'large' (GPU)
                   configs=None,                 # configuration names (`ABLATIONS` or `FEW_SHOT`; None: `DEFAULT_CONFIGS`)
                   seed: int = 0,                # data, views, training, bootstrap
                   cache_dir=None,               # feature cache (default out_dir/cache; reused by every config and rerun)
@@ -427,8 +420,8 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
             r['seconds']['total'] = time.time() - t0
             res['configs'][name] = r
             save()
-            log(f"{name}: {r['seconds']['total']:.0f}s, CE micro-F1 {_f(r['metrics']['ce']['micro']['f1'])}, "
-                f"detail {_f(r['metrics']['detail']['micro']['accuracy'])}")
+            log(f"{name}: {r['seconds']['total']:.0f}s, CE micro-F1 {num(r['metrics']['ce']['micro']['f1'])}, "
+                f"detail {num(r['metrics']['detail']['micro']['accuracy'])}")
         (out / 'test_reports.json').write_text(json.dumps(dict(reference=test.reports, details=jsonable(test.details),
                                                               **texts), indent=1))
         res['complete'] = True
@@ -444,7 +437,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
     return res
 
-# %% ../nbs/12a_benchmark.ipynb #4b518784
+# %% ../nbs/12a_benchmark.ipynb #1a561614
 def benchmark_results(reports,                  # test_reports.json of a run (or the head `keep_run` keeps), or its dict
                       config: str = 'MedRAT (full)',  # whose reports: a configuration or a baseline of the run
                       n: int = 4,               # test studies shown (the first n)

@@ -237,7 +237,7 @@ def cmd_data_summary():
     print(data_summary())
 
 def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or runs/own-data with sources)
-              preset: str='cpu',         # 'tiny' (seconds), 'cpu' (about 15 min on 2 cores), 'paper' (GPU)
+              preset: str='cpu',         # 'tiny' (seconds), 'cpu' (a CPU), 'paper' (GPU)
               images: str=None,          # image source: nih | chexpert:CSV | mimic:ROOT | iu:IMAGES_DIR (default: the bundled run)
               reports: str=None,         # report source: iu | mimic:ROOT
               test: Param("paired test sources (mimic:ROOT, iu:IMAGES_DIR), each scored on its test split", str, nargs='+')=None,

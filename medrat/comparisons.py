@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 import numpy as np
 from .core import DataError, default, exists, jsonable, markdown_table
-from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdown, _f, _steps
+from .verdicts import num, estimate, paired_verdict
+from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdown, _steps
 
 # %% auto #0
 __all__ = ['TABLE_CONFIGS', 'seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds',
@@ -90,7 +91,7 @@ def seeds_table(summary: dict, # `run_benchmark_seeds` output (or its results.js
             v = [per.get(s, per.get(int(s), {})).get(key) for s in seeds]
             ok = [x for x in v if x is not None]
             if not ok: continue                       # e.g. the health of a baseline: no decoder
-            rows.append([name] + [_f(x, digits) for x in v] + [_f(float(np.mean(ok)) if ok else None, digits)])
+            rows.append([name] + [num(x, digits) for x in v] + [num(float(np.mean(ok)) if ok else None, digits)])
     return markdown_table(['method'] + [f'seed {s}' for s in seeds] + ['mean'], rows)
 
 # %% ../nbs/12c_comparisons.ipynb #c1f8e80c
@@ -105,19 +106,7 @@ def compare_seeds(summary: dict,          # `seeds_summary` output
         raise DataError(f"compare_seeds: {name!r} was not run; known: {', '.join(list(summary['configs']) + list(summary['baselines']))}")
     A, B = per(a), per(b)
     seeds = [s for s in A if s in B]
-    x, y = np.array([A[s][key] for s in seeds], float), np.array([B[s][key] for s in seeds], float)
-    lo, hi = key + '_lo', key + '_hi'
-    above = sum(int(A[s][lo] > B[s][hi]) for s in seeds)
-    below = sum(int(A[s][hi] < B[s][lo]) for s in seeds)
-    p = np.nan
-    if len(seeds) > 1 and np.std(x - y) > 0:
-        from scipy.stats import ttest_rel
-        p = float(ttest_rel(x, y).pvalue)
-    d = float(np.mean(x - y))
-    counted = (not np.isnan(p) and p < 0.05) or above == len(seeds) or below == len(seeds)
-    verdict = ('above' if d > 0 else 'below') if counted and d != 0 else 'not distinguishable from'
-    return dict(seeds=seeds, a=float(x.mean()), b=float(y.mean()), diff=d, p=p, above=above, below=below, verdict=verdict,
-                higher=int((x > y).sum()), lower=int((x < y).sum()))
+    return dict(seeds=seeds, **paired_verdict([estimate(A[s], key) for s in seeds], [estimate(B[s], key) for s in seeds]))
 
 # %% ../nbs/12c_comparisons.ipynb #4f052ce1
 def _budget(per: dict) -> str:
@@ -184,7 +173,7 @@ def _mean_of(per: dict, key: str, digits: int = 3) -> str:
     "Mean over seeds, then the seeds' values: '0.602 (0.598, 0.611, 0.597)'."
     v = [x.get(key) for x in per.values()]
     if any(x is None for x in v): return '–'
-    return _f(float(np.mean(v)), digits) + ('' if len(v) == 1 else ' (' + ', '.join(_f(x, digits) for x in v) + ')')
+    return num(float(np.mean(v)), digits) + ('' if len(v) == 1 else ' (' + ', '.join(num(x, digits) for x in v) + ')')
 
 def _verdicts(per: dict) -> str:
     if not any('converged' in x for x in per.values()): return ''
@@ -205,7 +194,7 @@ def publication(folder,                          # the committed runs of one ben
             for part in ('baselines', 'configs') for name, per in S[part].items()]
     st = r0['settings']
     missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]
-    md = '\n'.join([f"### The benchmark at convergence (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
+    md = '\n'.join([f"### The benchmark at convergence, {_steps(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
         f"Scale `{r0['scale']}`: {_steps(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
         f"{st['n_val']} validation studies for the selection score ({st['monitor']}), {st['n_test']} test studies, beam {st['beam']}. "
         "Each cell: the mean over seeds, then each seed's value. *Best step*: the step of the kept checkpoint; *verdict*: "

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from .core import CHEXPERT_LABELS, N_LABELS, binarize_u_zeros, exists, DataError, markdown_table
+from .verdicts import num, num_ci
 
 # %% auto #0
 __all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'macro_f1', 'evaluate_reports', 'results_table',
@@ -201,9 +202,6 @@ def evaluate_reports(hyps, # generated reports (list of str)
     return out
 
 # %% ../nbs/09_evaluation.ipynb #5044bddf
-def _fmt(v, digits):
-    return '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{digits}f}"
-
 def results_table(results: dict, # {method name: `evaluate_reports` output}
                   nlg=NLG_KEYS, # NLG columns to show (those present in some result)
                   ce=(('micro', 'precision'), ('micro', 'recall'), ('micro', 'f1'), ('macro', 'f1')), # CE columns
@@ -217,13 +215,10 @@ def results_table(results: dict, # {method name: `evaluate_reports` output}
     head = ['method', 'n'] + nlg + [f"CE {a} {'F1' if b == 'f1' else b[0].upper()}" for a, b in ce]
     rows = []
     for name, r in results.items():
-        cells = [str(name), str(r.get('n', '–'))] + [_fmt(r.get('nlg', {}).get(k), digits) for k in nlg]
+        cells = [str(name), str(r.get('n', '–'))] + [num(r.get('nlg', {}).get(k), digits) for k in nlg]
         for row, col in ce:
             d = r.get('ce', {}).get(row, {})
-            s = _fmt(d.get(col), digits)
-            if ci and d.get(col + '_lo') is not None and s != '–':
-                s += f" ({_fmt(d[col + '_lo'], digits)}–{_fmt(d[col + '_hi'], digits)})"
-            cells.append(s)
+            cells.append(num_ci(d.get(col), d.get(col + '_lo'), d.get(col + '_hi'), digits) if ci else num(d.get(col), digits))
         rows.append(cells)
     return markdown_table(head, rows)
 

@@ -20,7 +20,8 @@ from .streaming import ImageFiles, store_features
 from .sources import parse_source, source_images, source_reports, source_pairs, ImageTable, PairedTable
 from .model import MedRAT
 from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
-from .evaluation import evaluate_reports, NLG_KEYS, _fmt
+from .evaluation import evaluate_reports, NLG_KEYS
+from .verdicts import num
 from .baselines import most_frequent_report, random_reports
 from .experiments import (default_cache_dir, model_config, plot_history, machine_info, _check_resume_config,
                                 _init_distributed)
@@ -71,19 +72,19 @@ def paper_tables(scores: dict) -> str:
     methods = list(dict.fromkeys(m for s in sets for m in scores[s]))
     nlg = ['BLEU-1', 'BLEU-4', 'METEOR', 'ROUGE-L', 'BLEU-2', 'BLEU-3', 'CIDEr']
     head = ['method'] + [f'{s} {k}' for s in sets for k in nlg]
-    rows = [[m] + [_fmt(scores[s].get(m, {}).get('nlg', {}).get(k), 3) for s in sets for k in nlg] for m in methods]
+    rows = [[m] + [num(scores[s].get(m, {}).get('nlg', {}).get(k), 3) for s in sets for k in nlg] for m in methods]
     out = ['**Table 1 layout: NLG** (the paper\'s columns B-1, B-4, M, R-L first; RadGraph F1 and BERTScore are not computed)',
            '', markdown_table(head, rows), '']
     head = ['method'] + [f'{s} {pol} {c}' for s in sets for pol in ('U-Zeros', 'U-Ones') for c in ('P', 'R', 'F1', 'macro F1')]
     def ce(s, m, pol):
         c = scores[s].get(m, {}).get(f'ce_{pol}', {})
-        return [_fmt(c.get('micro', {}).get(k), 3) for k in ('precision', 'recall', 'f1')] + [_fmt(c.get('macro', {}).get('f1'), 3)]
+        return [num(c.get('micro', {}).get(k), 3) for k in ('precision', 'recall', 'f1')] + [num(c.get('macro', {}).get('f1'), 3)]
     rows = [[m] + [v for s in sets for pol in ('u_zeros', 'u_ones') for v in ce(s, m, pol)] for m in methods]
     out += ['**Table 2 layout: CE** (micro precision, recall, F1 over the 14 classes, and macro F1; labels of the '
             'generated reports from the package\'s labeler)', '', markdown_table(head, rows), '']
     m0 = methods[0]
     head = ['class'] + [f'{s} {pol} F1' for s in sets for pol in ('U-Zeros', 'U-Ones')]
-    rows = [[c] + [_fmt(scores[s][m0].get(f'ce_{pol}', {}).get(c, {}).get('f1'), 3) for s in sets for pol in ('u_zeros', 'u_ones')]
+    rows = [[c] + [num(scores[s][m0].get(f'ce_{pol}', {}).get(c, {}).get('f1'), 3) for s in sets for pol in ('u_zeros', 'u_ones')]
             for c in CHEXPERT_LABELS]
     out += [f'**Per class: {m0}** (CE F1)', '', markdown_table(head, rows)]
     return '\n'.join(out) + '\n'
