@@ -15,8 +15,8 @@ from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims
 
 # %% auto #0
 __all__ = ['PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page', 'kept_folders',
-           'page_name', 'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'nih_iu_page',
-           'write_results', 'check_results', 'readme']
+           'page_name', 'reports_figure', 'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures',
+           'nih_iu_page', 'write_results', 'check_results', 'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -171,6 +171,19 @@ def page_name(folder) -> str:
     name = Path(folder).name
     return 'synth-converged' + name.removeprefix('synth-benchmark') if name.startswith('synth-benchmark') else name
 
+def reports_figure(folder,               # a folder of kept runs
+                   fig_dir=None,         # draw it here (None: only name it)
+                   n: int = 4) -> tuple | None:   # (file name, seed), None without a kept full-model run with its reports
+    "The full model's first test reports of its lowest kept seed as a grid (`benchmark_results`), `<page>-reports.png`."
+    from medrat.benchmark import benchmark_results
+    heads = sorted(Path(folder).glob('medrat-full/seed-*/test_reports_head.json'), key=lambda f: int(f.parent.name[5:]))
+    if not heads: return None
+    name = f'{page_name(folder)}-reports.png'
+    if fig_dir is not None:
+        import matplotlib.pyplot as plt
+        f = benchmark_results(heads[0], n=n); f.savefig(Path(fig_dir) / name, dpi=80); plt.close(f)
+    return name, int(heads[0].parent.name[5:])
+
 def converged_page(folder,                 # a folder of kept runs
                    fig_dir=None,           # draw the curves here (None: only name them)
                   ) -> tuple[str, str]:    # (page, headline)
@@ -181,11 +194,14 @@ def converged_page(folder,                 # a folder of kept runs
     lines = [(f"{n} (seed {s})", c['history'], '-' if s == min(runs) else '--') for s, r in runs.items() for n, c in r['configs'].items()]
     fig = f'{page_name(folder)}-curves.png'
     if fig_dir is not None: curves_figure(lines, epoch_steps(runs[min(runs)]), 'Generated benchmark at convergence: validation curves', Path(fig_dir) / fig)
+    grid = reports_figure(folder, fig_dir)
     S, n_missing, st = p['summary'], len(p['missing']), runs[min(runs)]['settings']
     wall = [x['wall_s'] / 60 for per in S['configs'].values() for x in per.values() if x.get('wall_s')]
     md = (p['markdown'] + (f"\nWall time of a run (one process, {st['threads']} torch thread(s), as its results.json records it): "
                            f"{num(sum(wall) / len(wall), 0)} min on average, {num(min(wall), 0)}-{num(max(wall), 0)} min.\n" if wall else '')
-          + f"\n![validation curves of the kept runs](figures/{fig})")
+          + f"\n![validation curves of the kept runs](figures/{fig})"
+          + (f"\n\nWhat the full model writes (seed {grid[1]}, the first test studies; chapter `benchmark`, `benchmark_results`):\n\n"
+             f"![the full model's reports beside the generated radiographs](figures/{grid[0]})" if grid else ''))
     budget = f", {st['steps']:,} optimiser steps" if 'steps' in st else ''
     head = (f"**The generated benchmark at convergence{budget}** ({sum(len(v) for v in S['configs'].values())} runs kept in "
             f"`results/runs/{Path(folder).name}/`" + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '')
@@ -322,7 +338,10 @@ def write_results(results_dir='results',      # where pages, headlines/ and figu
 def check_results(results_dir='results', kept_root=None) -> list:
     "The pages and headlines of the kept runs that are not what those runs give (CI: none)."
     results_dir, stale = Path(results_dir), []
-    for folder in kept_folders(kept_root or results_dir / 'runs'):
+    folders = kept_folders(kept_root or results_dir / 'runs')
+    pages = {page_name(f) for f in folders}                 # a page whose runs are not kept cannot be checked: stale
+    stale += [p for p in sorted(results_dir.glob('synth-converged*.md')) if p.stem not in pages]
+    for folder in folders:
         md, head = converged_page(folder)
         for f, text in ((results_dir / f'{page_name(folder)}.md', md), (results_dir / 'headline' / f'{page_name(folder)}.md', head)):
             if not f.exists() or f.read_text() != text + '\n': stale.append(f)
@@ -344,7 +363,10 @@ def readme(root='.',          # the repository root
     conv = page_name(folder) if folder else 'synth-converged'
     heads = [f.read_text().strip() for f in (res / 'headline' / 'nih-iu.md', res / 'headline' / f'{conv}.md') if f.exists()]
     head = '\n\n'.join(heads) if heads else '_No results yet: run `medrat train`._'
-    if (res / 'figures' / f'{conv}-curves.png').exists():
+    if (res / 'figures' / f'{conv}-reports.png').exists():     # one figure: what the model writes, found / missed / invented
+        head += (f"\n\n![the full model's reports for generated test radiographs: found / missed / invented findings]"
+                 f"(results/figures/{conv}-reports.png)")
+    elif (res / 'figures' / f'{conv}-curves.png').exists():
         head += f"\n\n![validation curves of the runs behind the claims](results/figures/{conv}-curves.png)"
     rank = lambda p: (next((i for i, o in enumerate(PAGE_ORDER) if p.stem.startswith(o)), len(PAGE_ORDER)), p.stem)
     links = '\n'.join(f"- [{_title(p)}](results/{p.name})" for p in sorted(res.glob('*.md'), key=rank))
