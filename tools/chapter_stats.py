@@ -2,10 +2,13 @@
 
     python tools/chapter_stats.py            # per chapter: lines, exported names, names never shown or used in a cell
     python tools/chapter_stats.py --check    # exit 1 if a module defines a name another module defines,
-                                             # if an export is never shown or used in its chapter, or a chapter
-                                             # is longer than --max-lines (default 700)
+                                             # if an export is never shown or used in its chapter, a chapter
+                                             # is longer than --max-lines (default 700), or an export cell is
+                                             # longer than --max-cell lines (default 60)
 
-An exported name counts as shown when a non-export cell of its chapter mentions it (a demo, a test, `show_doc`).
+An exported name counts as shown when a code cell of its chapter that exports nothing uses it (a demo, a test,
+`show_doc`); a mention in prose does not count. Demo cells whose last line is an expression (they display something)
+are counted with and without a saved output: a chapter read on GitHub shows only what was saved.
 """
 import ast, json, re, sys
 from collections import defaultdict
@@ -21,7 +24,8 @@ def chapter(nb: Path) -> dict:
     module = next((re.search(r'#\|\s*default_exp\s+(\S+)', s).group(1) for k, s in cs
                    if k == 'code' and re.search(r'#\|\s*default_exp', s)), None)
     exported = [s for k, s in cs if k == 'code' and re.match(r'\s*#\|\s*export', s)]
-    shown = '\n'.join(s for k, s in cs if not (k == 'code' and re.match(r'\s*#\|\s*export', s)))
+    demos = [s for k, s in cs if k == 'code' and not re.match(r'\s*#\|', s.lstrip().split('\n')[0] if s.strip() else '')]
+    shown = '\n'.join(demos)
     names = []
     for src in exported:
         try: tree = ast.parse(src)
@@ -33,11 +37,25 @@ def chapter(nb: Path) -> dict:
     # a name used by a later export cell of the same chapter counts as used there only if a cell shows it
     unshown = [n for n in public if not re.search(rf'\b{re.escape(n)}\b', shown)]
     lines = sum(len(s.splitlines()) for _, s in cs)
+    raw = json.loads(nb.read_text())['cells']
+    displays = [c for c in raw if c['cell_type'] == 'code' and _displays(''.join(c['source']))]
     return dict(notebook=nb.name, module=module, lines=lines, cells=len(cs), exports=len(public), names=names,
-                unshown=unshown)
+                unshown=unshown, cell_lines=[len(s.splitlines()) for s in exported],
+                displays=len(displays), displays_saved=sum(bool(c.get('outputs')) for c in displays))
+
+def _displays(src: str) -> bool:
+    "A demo cell whose last statement is an expression (not a call of a test helper): Jupyter shows its value."
+    if re.match(r'\s*#\|\s*(export|hide|default_exp)', src): return False
+    try: body = ast.parse(src).body
+    except SyntaxError: return False
+    if not body or not isinstance(body[-1], ast.Expr): return False
+    f = body[-1].value.func if isinstance(body[-1].value, ast.Call) else None
+    name = getattr(f, 'id', getattr(f, 'attr', ''))
+    return not name.startswith('test')
 
 def main(argv):
     max_lines = int(argv[argv.index('--max-lines') + 1]) if '--max-lines' in argv else 700
+    max_cell = int(argv[argv.index('--max-cell') + 1]) if '--max-cell' in argv else 60
     chs = [chapter(nb) for nb in sorted((root / 'nbs').glob('*.ipynb'))]
     print(f"{'notebook':24s} {'module':12s} {'lines':>6s} {'exports':>8s}  never shown or used in the chapter")
     for c in chs:
@@ -51,7 +69,11 @@ def main(argv):
     for n, m in sorted(twice.items()): print(f'defined in several modules: {n}: {", ".join(m)}')
     long = [c['notebook'] for c in chs if c['lines'] > max_lines]
     if long: print(f'longer than {max_lines} lines: {", ".join(long)}')
-    if '--check' in argv and (twice or long or any(c['unshown'] for c in chs)): return 1
+    big = [(c['notebook'], n) for c in chs for n in c['cell_lines'] if n > max_cell]
+    if big: print(f'export cells longer than {max_cell} lines: ' + ', '.join(f'{nb} ({n})' for nb, n in sorted(big, key=lambda x: -x[1])))
+    d, ds = sum(c['displays'] for c in chs), sum(c['displays_saved'] for c in chs)
+    print(f'demo cells that display a value: {d}, with a saved output: {ds}')
+    if '--check' in argv and (twice or long or big or any(c['unshown'] for c in chs)): return 1
     return 0
 
 if __name__ == '__main__': sys.exit(main(sys.argv[1:]))
