@@ -197,7 +197,7 @@ def _at_least(name, v, lo=1, what='a whole number'):
     "A count given on the command line (--epochs, --limit, --beam) must be at least `lo`."
     if v is not None and v < lo: raise DataError(f"--{name} {v}: must be {what} of at least {lo}")
 
-def _budget(steps, epochs, lr):
+def _check_budget(steps, epochs, lr):
     "A budget given one way (--steps or --epochs) and a learning rate that can be right."
     if exists(steps) and exists(epochs): raise DataError("--steps and --epochs: give the budget one way")
     if exists(lr) and not (np.isfinite(lr) and lr > 0): raise DataError(f"--lr {lr}: must be a positive number")
@@ -269,7 +269,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     from medrat.sources import parse_source
     _choice('preset', preset, PRESETS); _choice('amp', amp, AMP_MODES)
     for k, v in dict(steps=steps, epochs=epochs, bs=bs, limit=limit, threads=threads).items(): _at_least(k, v)
-    _budget(steps, epochs, lr)
+    _check_budget(steps, epochs, lr)
     _seed(seed)
     _at_least('workers', workers, lo=0); _at_least('save_every', save_every)
     own = any(exists(v) for v in (images, reports, test, val))
@@ -381,7 +381,7 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
     from medrat.comparisons import run_benchmark_seeds, seeds_table
     _choice('scale', scale, list(SCALES)); _seed(seed); _output_dir('out', out)
     for k, v in dict(steps=steps, epochs=epochs, bs=bs, threads=threads, save_every=save_every).items(): _at_least(k, v)
-    _budget(steps, epochs, lr)
+    _check_budget(steps, epochs, lr)
     if cache_dir: _output_dir('cache-dir', cache_dir)
     names = None if configs is None else [c.strip() for c in configs.split(',') if c.strip()]
     for c in names or []: config_spec(c)                          # an unknown name is refused before any work
