@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_cli.ipynb #f78d9c86
 from __future__ import annotations
-import argparse, difflib, json, re, sys, tempfile, time, warnings
+import argparse, difflib, json, math, re, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import anno_parser, Param, store_true
@@ -16,8 +16,9 @@ from .learner import TrainingDiverged
 from .text import Tokenizer
 
 # %% auto #0
-__all__ = ['COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'evaluate_iu', 'evaluate_nih', 'cmd_data_summary',
-           'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'run_summary', 'cmd_show']
+__all__ = ['MAX_BEAM', 'COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'evaluate_iu', 'evaluate_nih',
+           'cmd_data_summary', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'run_summary',
+           'cmd_show']
 
 # %% ../nbs/11_cli.ipynb #c58c87d9
 def _as_json(o):
@@ -104,6 +105,7 @@ def generate_for_images(images,              # image file paths
                         max_value=None,       # the pixel value that means white (default: `load_image`'s rule)
                         degenerate: str='warn', # tiny or constant image files: 'warn', 'error' (no report) or 'ignore'
                         errors: str='raise',  # an unreadable file: 'raise' its DataError, or 'skip' it (listed in df.attrs['failed'])
+                        length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`); 0 = raw log-probability
                        ) -> pd.DataFrame:     # image, report, labels (by the labeler)
     "Write a report for each image file with a trained run."
     from medrat.learner import generate_reports
@@ -124,10 +126,13 @@ def generate_for_images(images,              # image file paths
         else:                                                     # fine-tuned: the model reads the pictures itself
             from medrat.features import resize_images
             x = resize_images(arrays, run['img_size'])
-        reports = generate_reports(run['model'], x, run['tokenizer'], beam_size=beam_size)
+        reports = generate_reports(run['model'], x, run['tokenizer'], beam_size=beam_size, length_penalty=length_penalty)
         pos = label_texts(reports)
     df = pd.DataFrame(dict(image=[str(p) for p in ok], report=reports,
                            labels=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in pos]))
+    empty = [p for p, r in zip(df.image, df.report) if not r.strip()]
+    if empty: warnings.warn(f"{len(empty)} of {len(df)} generated report(s) are empty (first: {empty[0]}): "
+                            "the model wrote EOS first; try --beam 1 or a --length-penalty (0.6-1)", DataWarning)
     df.attrs['failed'] = failed
     return df
 
@@ -145,6 +150,7 @@ def evaluate_iu(run_dir,              # run folder
                 split: str='test',    # R2Gen split to score
                 beam_size: int=3,
                 limit: int|None=None, # score only the first `limit` studies (quick checks)
+                length_penalty: float=0., # beam search's GNMT alpha
                 n_boot: int=1000,
                 seed: int=9153,
                 max_value=None) -> dict: # the pixel value that means white (`medrat.data.load_image`)
@@ -163,7 +169,8 @@ def evaluate_iu(run_dir,              # run folder
     if limit: df = df.iloc[:limit]
     if not len(df): raise DataError(f"{iu_images}: no images of the IU X-ray {split!r} split found")
     t0 = time.time()
-    gen = generate_for_images([_frontal(r) for r in df.itertuples()], beam_size=beam_size, run=run, max_value=max_value)
+    gen = generate_for_images([_frontal(r) for r in df.itertuples()], beam_size=beam_size, run=run, max_value=max_value,
+                              length_penalty=length_penalty)
     refs = list(df.findings)
     ref_labels = label_texts(refs)
     train_texts = list(iu_xray_reports().query("split == 'train'").findings)
@@ -175,7 +182,7 @@ def evaluate_iu(run_dir,              # run folder
     return dict(metrics=res, reports=gen, n_studies=len(df), seconds=time.time() - t0)
 
 # %% ../nbs/11_cli.ipynb #c9d7e80c
-def evaluate_nih(run_dir, beam_size: int=3, cache_dir=None) -> dict:
+def evaluate_nih(run_dir, beam_size: int=3, cache_dir=None, length_penalty: float=0.) -> dict:
     "Score a run again on the NIH test images beside the baselines (experiment 1's protocol)."
     from dataclasses import replace, fields
     from medrat.learner import TrainConfig
@@ -184,7 +191,7 @@ def evaluate_nih(run_dir, beam_size: int=3, cache_dir=None) -> dict:
     train = {k: tuple(v) if isinstance(v, list) else v for k, v in c.get('train', {}).items()}
     unknown = sorted(set(train) - {f.name for f in fields(TrainConfig)})
     if unknown: raise DataError(f"{run['run']/'config.json'}: field 'train.{unknown[0]}' is not a training setting")
-    try: cfg = replace(TrainConfig(**train), test_beam=beam_size)
+    try: cfg = replace(TrainConfig(**train), test_beam=beam_size, test_length_penalty=length_penalty)
     except (TypeError, ValueError) as e: raise DataError(f"{run['run']/'config.json'}: field 'train' does not fit TrainConfig ({e})") from None
     data = prepare_nih_iu(cfg, c.get('seed', 9153), cache_dir, progress=False, limit=c.get('limit'))
     if data.tokenizer.itos != run['tokenizer'].itos:
@@ -197,6 +204,18 @@ def _at_least(name, v, lo=1, what='a whole number'):
     "A count given on the command line (--epochs, --limit, --beam) must be at least `lo`."
     if v is not None and v < lo: raise DataError(f"--{name} {v}: must be {what} of at least {lo}")
 
+MAX_BEAM = 10   # wider beams only find shorter reports (chapter `decoder`, length normalisation)
+
+def _beam(beam: int, length_penalty: float) -> int:
+    "--beam and --length-penalty checked; a beam wider than `MAX_BEAM` is clamped to it with a warning."
+    _at_least('beam', beam)
+    if not math.isfinite(length_penalty) or length_penalty < 0:
+        raise DataError(f"--length-penalty {length_penalty}: must be a finite number >= 0 (GNMT's alpha; 0 = none)")
+    if beam > MAX_BEAM:
+        warnings.warn(f"--beam {beam}: wider than {MAX_BEAM} is not useful (beam search finds ever shorter reports); using {MAX_BEAM}", DataWarning)
+    return min(beam, MAX_BEAM)
+
+# %% ../nbs/11_cli.ipynb #54befd07
 def _check_budget(steps, epochs, lr):
     "A budget given one way (--steps or --epochs) and a learning rate that can be right."
     if exists(steps) and exists(epochs): raise DataError("--steps and --epochs: give the budget one way")
@@ -303,13 +322,15 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
 
 def cmd_generate(images: Param("image files", str, nargs='+'),
                  run: str='runs/nih-iu',  # run folder with model.pth
-                 beam: int=3,              # beam size (1 = greedy)
+                 beam: int=3,              # beam size (1 = greedy; at most MAX_BEAM)
                  out: str=None,            # also write the reports to this CSV (its folder must exist)
-                 max_value: float=None):   # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+                 max_value: float=None,    # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+                 length_penalty: float=0.):  # beam search's GNMT length normalisation alpha (0 = none, as released; 0.6-1 favour longer reports)
     "Write a report for each image file with a trained run; a file that cannot be read is named and skipped."
-    _at_least('beam', beam); _check_max_value(max_value)
+    beam = _beam(beam, length_penalty); _check_max_value(max_value)
     if out: _output_file('out', out)
-    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip')
+    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip',
+                             length_penalty=length_penalty)
     failed = df.attrs['failed']
     for msg in failed.values(): print(f"medrat generate: error: {msg}", file=sys.stderr)
     for r in df.itertuples(): print(f"{r.image}\t{r.report}")
@@ -323,24 +344,25 @@ def cmd_generate(images: Param("image files", str, nargs='+'),
 def cmd_evaluate(run: str='runs/nih-iu',  # run folder with model.pth
                  iu_images: str=None,      # your IU X-ray images: score on the IU test split (paper Table 1 protocol)
                  split: str=None,          # IU split to score (with --iu-images; default test)
-                 beam: int=3,              # beam size
+                 beam: int=3,              # beam size (at most MAX_BEAM)
                  limit: int=None,          # only the first studies (quick check; with --iu-images)
                  out: str=None,            # JSON file for the metrics (default: <run>/evaluate-<data>.json)
-                 max_value: float=None):   # pixel value that means white in your images (with --iu-images)
+                 max_value: float=None,    # pixel value that means white in your images (with --iu-images)
+                 length_penalty: float=0.):  # beam search's GNMT length normalisation alpha (0 = none, as released)
     "Score a trained run: on your IU X-ray images (--iu-images), else again on the NIH test images."
     from medrat.evaluation import results_table
     if not iu_images:
         alone = [n for n, v in (('split', split), ('limit', limit), ('max-value', max_value)) if v is not None]
         if alone: raise DataError(f"--{alone[0]} applies only with --iu-images (without it the run is scored again on the NIH test images)")
     split = default(split, 'test')
-    _choice('split', split, list(r2gen_split())); _at_least('beam', beam); _at_least('limit', limit); _check_max_value(max_value)
+    _choice('split', split, list(r2gen_split())); beam = _beam(beam, length_penalty); _at_least('limit', limit); _check_max_value(max_value)
     if out: _output_file('out', out)
     if Path(run).is_dir(): _writable('run', Path(run))           # the reports (and by default the metrics) go there
     if iu_images:
-        res = evaluate_iu(run, iu_images, split=split, beam_size=beam, limit=limit, max_value=max_value)
+        res = evaluate_iu(run, iu_images, split=split, beam_size=beam, limit=limit, max_value=max_value, length_penalty=length_penalty)
         name = f'evaluate-iu-{split}'
         res['reports'].to_csv(Path(run)/f'{name}-reports.csv', index=False)
-    else: res, name = evaluate_nih(run, beam_size=beam), 'evaluate-nih-test'
+    else: res, name = evaluate_nih(run, beam_size=beam, length_penalty=length_penalty), 'evaluate-nih-test'
     table = results_table(res['metrics'])
     print(table)
     dest = Path(out or Path(run)/f'{name}.json')
@@ -482,13 +504,15 @@ def cmd_show(images: Param("image files", str, nargs='+'),
              beam: int=3,              # beam size (1 = greedy)
              out: str=None,            # folder for results.png and results.html (default: the run folder)
              references: str=None,     # CSV with columns image, report: each image's reference report
-             max_value: float=None):   # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+             max_value: float=None,    # pixel value that means white (e.g. 4095: 12-bit data in 16-bit files)
+             length_penalty: float=0.):  # beam search's GNMT length normalisation alpha (0 = none, as released)
     "Write the pictures, their generated reports (and references: labels found / missed / invented) as results.png/.html."
     from medrat.show import save_results
-    _at_least('beam', beam); _check_max_value(max_value)
+    beam = _beam(beam, length_penalty); _check_max_value(max_value)
     if out: _output_dir('out', out)
     refs = _references(references, images) if references else None
-    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip')
+    df = generate_for_images(images, run, beam_size=beam, max_value=max_value, degenerate='error', errors='skip',
+                             length_penalty=length_penalty)
     for msg in df.attrs['failed'].values(): print(f"medrat show: error: {msg}", file=sys.stderr)
     if not len(df): sys.exit(2)
     keep = [str(p) for p in images if str(p) in set(df.image)]

@@ -225,9 +225,12 @@ class Decoder(nn.Module):
                     max_len: int|None=None, # most tokens generated (EOS excluded); default self.max_len
                     trigram_block: bool=False, # never repeat a trigram within a hypothesis
                     return_scores: bool=False, # also return each best sequence's total log-probability
+                    length_penalty: float=0., # GNMT's alpha: rank finished hypotheses by logp / ((5+|Y|)/6)**alpha; 0 = raw logp
                    ) -> list[list[int]]: # best sequence per image, ids without BOS/EOS
-        "Batched beam search with key/value caching, no length penalty; finished hypotheses are kept."
+        "Batched beam search with key/value caching and GNMT length normalisation (alpha 0: none); finished hypotheses are kept."
         max_len, K = default(max_len, self.max_len), beam_size
+        lp_norm = lambda n: ((5 + n) / 6) ** length_penalty                             # GNMT's lp(Y); 1 when alpha = 0
+        ranked = lambda f: f[0] / lp_norm(len(f[1]))                                    # a finished (logp, ids) as ranked
         state = self.start(z_global, z_local, mask)
         B, dev = state['mask'].shape[0], state['mask'].device
         rep = torch.arange(B, device=dev).repeat_interleave(K)                          # (B*K,) image of each beam
@@ -259,7 +262,8 @@ class Decoder(nn.Module):
                         elif len(keep) < K: keep.append((s, k, w))
                         if len(keep) == K: break
                     best_live = keep[0][0] if keep else float('-inf')
-                    if finished[b] and max(f[0] for f in finished[b]) >= best_live: done[b] = True  # cannot improve
+                    # a live hypothesis's logp only falls, and its lp(Y) is at most lp(max_len): this bounds what it can reach
+                    if finished[b] and max(map(ranked, finished[b])) >= best_live / lp_norm(max_len): done[b] = True
                 nb = []
                 for j in range(K):
                     if j < len(keep) and not done[b]:
@@ -274,7 +278,7 @@ class Decoder(nn.Module):
         for b in range(B):                                                              # reached max_len
             if not done[b]:
                 finished[b] += [(score[b, j].item(), beams[b][j]) for j in range(K) if score[b, j] > float('-inf')]
-        best = [max(f, key=lambda x: x[0]) for f in finished]
+        best = [max(f, key=ranked) for f in finished]
         seqs = [list(ids) for _, ids in best]
         return (seqs, [s for s, _ in best]) if return_scores else seqs
 

@@ -101,7 +101,7 @@ def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, ou
     out_dir = Path(out_dir)
     tok, test, train = data.tokenizer, data.images['test'], data.images['train']
     t0 = time.time()
-    hyps = generate_reports(model, test.x, tok, bs=32, beam_size=cfg.test_beam, progress=progress)
+    hyps = generate_reports(model, test.x, tok, bs=32, beam_size=cfg.test_beam, progress=progress, length_penalty=cfg.test_length_penalty)
     t_gen = time.time() - t0
     y_true, known = test.labels.numpy(), test.mask.numpy()
     train_texts, train_y = list(data.iu['train'].findings), data.report_labels['train']

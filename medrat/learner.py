@@ -64,6 +64,7 @@ class TrainConfig:
     w_pair: float = 1.              # weight of the few-shot paired NLL
     valid_beam: int = 1             # beam for the selection score (1 = greedy)
     test_beam: int = 3              # beam for the test reports (the released code: 3)
+    test_length_penalty: float = 0. # GNMT's alpha for the test beam (chapter `decoder`); 0 = raw log-probability, as released
     n_boot: int = 1000              # bootstrap resamples of the CE intervals
     model_preset: str = 'cpu'       # `MedRATConfig` preset
     # -- how the steps run (the numbers a run computes do not depend on these, except amp's rounding)
@@ -114,7 +115,7 @@ _RULES = {   # name -> (test, what a right value is)
 }
 _TRAIN_RULES = dict(bs='int1', epochs='int0', steps='int1_or_none', epoch_len='epoch_len', lr='pos', lr_cnn='pos', wd='nonneg', betas='betas', eps='pos',
                     lr_step='int1', lr_gamma='gamma', img_size='int1', n_views='int0', tok_min_count='int1', max_tokens='int1',
-                    patience='int0_or_none', w_pair='nonneg', valid_beam='int1', test_beam='int1', n_boot='int0',
+                    patience='int0_or_none', w_pair='nonneg', valid_beam='int1', test_beam='int1', test_length_penalty='nonneg', n_boot='int0',
                     save_every='int1_or_none', workers='int0')
 
 def _check_fields(cfg, name: str, rules: dict):
@@ -177,14 +178,15 @@ from .evaluation import macro_f1, nlg_metrics   # the one macro-F1 (chapter `eva
 
 @torch.no_grad()
 def generate_reports(model: MedRAT, x, tokenizer, bs: int = 64, beam_size: int = 1, max_len=None,
-                     device=None, progress: bool = False) -> list[str]:
+                     device=None, progress: bool = False, length_penalty: float = 0.) -> list[str]:
     "Reports for image inputs (cached features (N, n, C), or pictures for a model with a backbone), in chunks of `bs`."
     device = default(device, next(model.parameters()).device)
     starts = range(0, len(x), bs)
     out = []
     if progress: starts = progress_bar(starts); starts.comment = 'generating'
     for s in starts:
-        ids = model.generate(torch.as_tensor(x[s:s + bs]).float().to(device), beam_size=beam_size, max_len=max_len)
+        ids = model.generate(torch.as_tensor(x[s:s + bs]).float().to(device), beam_size=beam_size, max_len=max_len,
+                             length_penalty=length_penalty)
         out += [tokenizer.decode(i) for i in ids]
     return out
 

@@ -254,6 +254,7 @@ class MedRAT(nn.Module):
                  max_len: int|None=None, # default cfg.max_len
                  trigram_block: bool=False, # never repeat a trigram
                  return_text: bool=False, # also return the decoded texts (needs a tokenizer)
+                 length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`); 0 = raw log-probability
                 ) -> list[list[int]]: # ids without BOS/EOS; (ids, texts) with return_text
         "Write a report for every image: beam search (or greedy) from the image's [z_global ; z_local]."
         if return_text and not exists(self.tokenizer):
@@ -264,7 +265,8 @@ class MedRAT(nn.Module):
             zg, zl, m = self.decoder_inputs(self.encode_image(x))
             c, max_len = self.cfg, default(max_len, self.cfg.max_len)
             if beam_size == 1: ids = self.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, max_len, trigram_block=trigram_block)
-            else: ids = self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block)
+            else: ids = self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block,
+                                                 length_penalty=length_penalty)
         finally: self.train(was_training)
         return (ids, [self.tokenizer.decode(s) for s in ids]) if return_text else ids
 

@@ -190,7 +190,8 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     mf = most_frequent_report(R_tr.texts)
     scores, health, written = {}, {}, []
     for k, tbl in T.items():
-        hyps = generate_reports(model, tsets[k].x, tok, bs=32, beam_size=cfg.test_beam, progress=progress)
+        hyps = generate_reports(model, tsets[k].x, tok, bs=32, beam_size=cfg.test_beam, progress=progress,
+                                length_penalty=cfg.test_length_penalty)
         ev = lambda h: score_paired(h, tbl, n_boot=cfg.n_boot, seed=seed)
         scores[k] = {'MedRAT (ours)': ev(hyps), 'most frequent report': ev([mf] * len(tbl)),
                      'random report': ev(random_reports(R_tr.texts, len(tbl), seed=seed))}

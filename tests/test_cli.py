@@ -186,3 +186,29 @@ def test_benchmark_seeds_with_a_longer_budget(tmp_path, capsys):
     summary = json.loads((tmp_path / 'r' / 'results.json').read_text())
     assert summary['configs']['MedRAT (full)']['0']['steps'] == full['steps']
     assert 'MedRAT (full)' in capsys.readouterr().out
+
+
+def test_wide_beam_clamped_and_length_penalty_checked(tiny_run, tmp_path):
+    p = tmp_path/'x.png'; Image.fromarray(nih_sample().image[0]).save(p)
+    r = run_cli('generate', str(p), '--run', str(tiny_run), '--beam', '50', '--length-penalty', '0.6')
+    assert r.returncode == 0, r.stderr
+    assert 'medrat generate: warning: --beam 50: wider than 10' in r.stderr and 'Traceback' not in r.stderr
+    r = run_cli('generate', str(p), '--run', str(tiny_run), '--length-penalty', '-1')
+    assert r.returncode == 2 and '--length-penalty -1.0: must be a finite number >= 0' in r.stderr
+
+
+def test_empty_reports_counted_and_named(tiny_run, tmp_path):
+    from medrat.data import DataWarning
+    paths = []
+    for i in range(2):
+        p = tmp_path/f'x{i}.png'; Image.fromarray(nih_sample().image[i]).save(p); paths.append(p)
+    run = load_run(tiny_run)
+    with torch_no_grad(): run['model'].decoder.out.bias[run['model'].cfg.eos_id] = 1e4   # EOS first, always
+    with pytest.warns(DataWarning, match=r"2 of 2 generated report\(s\) are empty \(first: .*x0.png\)"):
+        df = generate_for_images(paths, run=run, beam_size=3)
+    assert list(df.report) == ['', '']
+
+
+def torch_no_grad():
+    import torch
+    return torch.no_grad()
