@@ -68,8 +68,8 @@ def _attach_labels(out, raw):
     out['label_mask'] = list(np.ones((len(out), N_LABELS), np.bool_))
     return out
 
-def _drop_missing(df, col, where, missing):
-    "Keep rows whose file exists; warn with the count (or raise) for the others."
+def _drop_missing(df, col, where, missing, how: str = ''):
+    "Keep rows whose file exists; warn with the count (or raise) for the others; none found: an error saying how the first was looked for."
     if missing not in ('warn', 'error'): raise DataError(f"missing={missing!r}: expected 'warn' or 'error'")
     ok = np.array([os.path.exists(p) for p in df[col]], dtype=bool)
     n = int((~ok).sum())
@@ -77,6 +77,8 @@ def _drop_missing(df, col, where, missing):
         first = df[col][~ok].iloc[0]
         msg = f"{where}: {n} of {len(df)} image file(s) not found (first: {first})"
         if missing == 'error': raise DataError(msg)
+        if n == len(df): raise DataError(f"{where}: none of its {n} image file(s) was found: the first was looked for at {first}"
+                                         f"{how}; is the image folder where the table expects it?")
         warnings.warn(msg + f"; left out {n} row(s)", DataWarning, stacklevel=3)
     return df[ok].reset_index(drop=True)
 
@@ -118,7 +120,8 @@ def load_chexpert(csv,                  # CheXpert train.csv / valid.csv
         keep = (df['Frontal/Lateral'] == 'Frontal').values
         if (~keep).sum(): warnings.warn(f"{csv}: left out {(~keep).sum()} lateral row(s) (frontal_only=True)", DataWarning, stacklevel=2)
         out = out[keep].reset_index(drop=True)
-    return _drop_missing(out, 'path', csv, missing) if check_files else out
+    how = f" (root {root} + Path {df['Path'].iloc[0]!r}; give root= for another folder)" if len(df) else ''
+    return _drop_missing(out, 'path', csv, missing, how) if check_files else out
 
 # %% ../nbs/01e_datasets.ipynb #faacf330
 _SECTION = re.compile(r'^\s*([A-Z][A-Z /&]+):', re.M)
@@ -228,7 +231,8 @@ def load_mimic_cxr(root,                # MIMIC-CXR-JPG (or MIMIC-CXR) folder ho
     secs = _report_sections(rr, df[['subject_id', 'study_id']].drop_duplicates().itertuples(index=False))
     df['findings'] = [(secs[st] or {}).get('FINDINGS') for st in df.study_id]
     df['impression'] = [(secs[st] or {}).get('IMPRESSION') for st in df.study_id]
-    return _drop_missing(df, 'path', root, missing) if check_files else df
+    how = f" (root {root} + files/pXX/p<subject>/s<study>/<dicom_id>{ext})" if len(df) else ''
+    return _drop_missing(df, 'path', root, missing, how) if check_files else df
 
 # %% ../nbs/01e_datasets.ipynb #4cc4551e
 def _iu_layout(root: Path) -> str:

@@ -65,6 +65,7 @@ def prepare_nih_iu(cfg: TrainConfig, seed: int = 9153,
     labels = {s: label_texts(r.findings, cache_dir) for s, r in rep.items()}
     t_lab = time.time()
     tok = Tokenizer.build(list(rep['train'].findings), min_count=cfg.tok_min_count, max_len=cfg.max_tokens)
+    tok.check(list(rep['train'].findings), where='IU X-ray training reports', ids=list(rep['train'].id))   # counted warnings
     imgs, feats = {}, {}
     if not cfg.fine_tune: backbone = default(backbone, lambda: ImageBackbone(cfg.backbone, pretrained=True))
     for s, k in (('train', cfg.n_views), ('valid', 1), ('test', 0)):

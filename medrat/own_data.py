@@ -148,6 +148,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                     ('validation reports', R_va)] + [(f'test pairs of {k}', v) for k, v in T.items()]:
         if not len(t): raise DataError(f"{name}: none found (sources {', '.join(str(s) for s in srcs.values() if s)})")
     tok = Tokenizer.build(list(R_tr.texts), min_count=cfg.tok_min_count, max_len=cfg.max_tokens)
+    tok.check(list(R_tr.texts), where=f"training reports ({srcs['reports']})", ids=R_tr.ids)   # cut, mostly <unk>, one sentence: counted
     if cfg.fine_tune: backbone = None                # the model builds and trains its own
     else: backbone.to(dev)
     stores = cache_dir / 'stores'

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json, random, re
 from collections import Counter
 from pathlib import Path
+import warnings
 import numpy as np
 import torch
+from fastcore.basics import patch
 from .core import DataError
+from .data import DataWarning
 
 # %% auto #0
-__all__ = ['split_sentences', 'clean_report', 'shuffle_sentences', 'Tokenizer', 'pad_tokens']
+__all__ = ['UNK_SHARE', 'split_sentences', 'clean_report', 'shuffle_sentences', 'Tokenizer', 'pad_tokens']
 
 # %% ../nbs/01b_text.ipynb #6127b209
 _DECIMAL = re.compile(r'(?<=\d)\.(?=\d)')                  # the point of 2.5
@@ -130,6 +133,37 @@ class Tokenizer:
         except json.JSONDecodeError as e: raise DataError(f"{p}: not a tokenizer JSON ({e})") from None
         if 'itos' not in d: raise DataError(f"{p}: no 'itos' in the tokenizer JSON")
         return cls(d['itos'], max_len=d.get('max_len', 100), min_count=d.get('min_count'))
+
+# %% ../nbs/01b_text.ipynb #54386a93
+UNK_SHARE = 0.5   # a report with more than this share of <unk> words is flagged (another language or vocabulary)
+
+@patch
+def problems(self: Tokenizer, texts) -> dict:
+    "Rows of `texts` that `encode` damages: 'cut' (over max_len words), 'unknown' (> UNK_SHARE <unk>), 'no_sentence' (no . ? !)."
+    out = dict(cut=[], unknown=[], no_sentence=[])
+    for i, t in enumerate(texts):
+        words = clean_report(t, allow_empty=True).split() if isinstance(t, str) else []
+        if not words: continue                                     # empty reports are refused elsewhere, by row
+        if len(words) > self.max_len: out['cut'].append(i)
+        if sum(w not in self.stoi for w in words) > UNK_SHARE * len(words): out['unknown'].append(i)
+        if not re.search(r'[.!?]', t): out['no_sentence'].append(i)
+    return out
+
+_PROBLEM = dict(cut='are cut at max_len={n} words',
+                unknown=f'are mostly words outside the vocabulary (over {UNK_SHARE:.0%} <unk>: another language, or a vocabulary built from other reports?)',
+                no_sentence='have no sentence boundary (. ? !): the sentence shuffling of Eq. 4 cannot augment them')
+
+@patch
+def check(self: Tokenizer, texts,
+          where: str = 'reports',  # the source, named in each warning (a file, a data set and split)
+          ids=None) -> dict:       # the reports' ids (study ids), named instead of row numbers
+    "`problems`, each kind that occurs warned once as a `DataWarning` naming `where`, the count, the share and the first row."
+    found, n = self.problems(texts), len(texts)
+    first = (lambda i: f'row {i}') if ids is None else (lambda i: f'{list(ids)[i]}')
+    for k, rows in found.items():
+        if rows: warnings.warn(f"{where}: {len(rows)} of {n} report(s) ({len(rows) / n:.1%}) {_PROBLEM[k].format(n=self.max_len)} "
+                               f"(first: {first(rows[0])})", DataWarning, stacklevel=2)
+    return found
 
 # %% ../nbs/01b_text.ipynb #343232f0
 def pad_tokens(seqs,                  # list of id lists (or 1-d tensors)

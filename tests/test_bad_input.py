@@ -415,3 +415,22 @@ def test_iu_folder_without_any_image_is_an_error(tmp_path):
     (tmp_path / 'CXR1_1_IM-0001').mkdir()                                 # an r2gen-looking folder with no picture
     with pytest.raises(DataError, match='none of the .* IU X-ray studies has an image file .* was looked for as'):
         load_iu_xray(tmp_path, layout='r2gen')
+
+
+@pytest.mark.parametrize('kind', ['chexpert', 'mimic'])
+def test_every_image_missing_is_an_error_that_shows_the_path(kind, tmp_path):
+    "A table none of whose image files exists stops with how the first path was made, instead of an empty data set."
+    import shutil, warnings
+    from medrat.testing import fake_chexpert, fake_mimic
+    from medrat.datasets import load_chexpert, load_mimic_cxr
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        if kind == 'chexpert':
+            src = fake_chexpert(tmp_path / 'CheXpert-v1.0-small', n=8); shutil.rmtree(tmp_path / 'CheXpert-v1.0-small' / 'train')
+            load, says = (lambda: load_chexpert(src)), "+ Path 'CheXpert-v1.0-small/train/patient00000/"
+        else:
+            src = fake_mimic(tmp_path / 'mimic', n_studies=6); shutil.rmtree(src / 'files')
+            load, says = (lambda: load_mimic_cxr(src)), '+ files/pXX/p<subject>/s<study>/<dicom_id>.jpg'
+        with pytest.raises(DataError, match='none of its .* image file\\(s\\) was found: the first was looked for at') as e:
+            load()
+    assert says in str(e.value) and str(tmp_path) in str(e.value)

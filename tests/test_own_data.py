@@ -166,3 +166,25 @@ def test_paired_validation_selects_on_bleu4(data, tmp_path, monkeypatch):
     n_val = pd.read_csv(data['mimic'] / 'mimic-cxr-2.0.0-split.csv.gz').query("split == 'validate'").study_id.nunique()
     assert r['selection']['monitor'] == 'valid_bleu4' and r['config']['data']['n_valid_images'] == n_val
     assert all(0 <= h['valid_bleu4'] <= 1 for h in r['history']) and r['test'] == {}
+
+
+def test_damaged_training_reports_warned_at_the_source(tmp_path, monkeypatch, capsys):
+    "A training report in another language and one without a sentence boundary: counted warnings naming the source and study."
+    monkeypatch.setenv('MEDRAT_CACHE', str(tmp_path / 'cache'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); root = fake_mimic(tmp_path / 'mimic', n_studies=36)
+    split = pd.read_csv(root / 'mimic-cxr-2.0.0-split.csv.gz').drop_duplicates('study_id')
+    train = list(split.query("split == 'train'").study_id)
+    texts = {train[0]: "Le coeur est de taille normale. Pas d'epanchement pleural ni de pneumothorax.",
+             train[1]: "heart size normal lungs clear no effusion no pneumothorax"}
+    for s, t in texts.items():
+        f = next(root.glob(f'files/*/*/s{s}.txt'))
+        f.write_text(f"FINAL REPORT\n FINDINGS:\n {t}\n\n IMPRESSION:\n No acute process.\n")
+    main(['train', '--images', f"mimic:{root}", '--reports', f"mimic:{root}", '--out', str(tmp_path / 'run'),
+          '--preset', 'tiny', '--epochs', '1', '--quiet'])
+    msgs = capsys.readouterr().err.splitlines()
+    unk = [m for m in msgs if 'outside the vocabulary' in m]
+    one = [m for m in msgs if 'no sentence boundary' in m]
+    assert len(unk) == 1 and unk[0].startswith('medrat train: warning: training reports (mimic:'), msgs
+    assert '1 of 24 report(s) (4.2%)' in unk[0] and unk[0].endswith(f'(first: {train[0]})'), unk
+    assert len(one) == 1 and one[0].endswith(f'(first: {train[1]})'), one
