@@ -135,8 +135,7 @@ def unwrap(m: nn.Module) -> nn.Module:
 
 def paired_logprobs(model: MedRAT, x, tokens) -> torch.Tensor:
     "Decode reports `tokens` (B,T) from the encodings of their own images `x`: (B, T-1, V) log-probabilities."
-    zg, zl, m = model.decoder_inputs(model.encode_image(x), augment=False)
-    return model.decoder(tokens[:, :-1], zg, zl, m)
+    return model.decode(model.encode_image(x), tokens)
 
 class UnpairedModule(nn.Module):
     "fastai-facing wrapper: batch dict -> `MedRAT.forward` output (+ the paired decoding when the batch has pairs)."
@@ -199,10 +198,7 @@ def autoencode_reports(model: MedRAT, texts, tokenizer, bs: int = 64, beam_size:
     try:
         for s in range(0, len(texts), bs):
             tok = pad_tokens([tokenizer.encode(t) for t in texts[s:s + bs]], tokenizer.pad_id).to(dev)   # (B, T)
-            zg, zl, m = model.decoder_inputs(model.encode_report(tok))
-            ml = default(max_len, c.max_len)
-            ids = (model.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, ml) if beam_size == 1
-                   else model.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, ml))
+            ids = model.decode(model.encode_report(tok), beam_size=beam_size, max_len=default(max_len, c.max_len))
             out += [tokenizer.decode(i) for i in ids]
     finally: model.train(was)
     return out

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .core import exists, default, DataError, N_LABELS, atomic_save, load_torch
 from .memory import SharedMemory
 from .features import ImageBackbone
@@ -262,11 +263,8 @@ class MedRAT(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            zg, zl, m = self.decoder_inputs(self.encode_image(x))
-            c, max_len = self.cfg, default(max_len, self.cfg.max_len)
-            if beam_size == 1: ids = self.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, max_len, trigram_block=trigram_block)
-            else: ids = self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block,
-                                                 length_penalty=length_penalty)
+            ids = self.decode(self.encode_image(x), beam_size=beam_size, max_len=max_len, trigram_block=trigram_block,
+                              length_penalty=length_penalty)
         finally: self.train(was_training)
         return (ids, [self.tokenizer.decode(s) for s in ids]) if return_text else ids
 
@@ -309,6 +307,23 @@ def n_params(module: nn.Module|None, trainable_only: bool=False) -> int:
     "Number of parameters of `module` (shared tensors counted once; 0 for None)."
     if module is None: return 0
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+# %% ../nbs/07_model.ipynb #e455f33e
+@patch
+def decode(self: MedRAT, enc: Encoded, # `encode_image(x)` or `encode_report(tokens)`: what the decoder reads
+           tokens: Tensor|None=None, # (B, T) reports to score by teacher forcing; None: generate
+           beam_size: int=3, # 1 = greedy (generation)
+           max_len: int|None=None, # most generated tokens; default cfg.max_len
+           trigram_block: bool=False, # never repeat a trigram (generation)
+           length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`)
+          ): # (B, T-1, V) log-probabilities of tokens[:, 1:], or generated ids without BOS/EOS
+    "The decoder's one entry: score `tokens` given `enc` (teacher forcing), or generate from `enc`."
+    zg, zl, m = self.decoder_inputs(enc)
+    if exists(tokens): return self.decoder(tokens[:, :-1], zg, zl, m)
+    c, max_len = self.cfg, default(max_len, self.cfg.max_len)
+    if beam_size == 1: return self.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, max_len, trigram_block=trigram_block)
+    return self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block,
+                                    length_penalty=length_penalty)
 
 # %% ../nbs/07_model.ipynb #a78879f7
 ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: components, Table 5: decoder augmentation)

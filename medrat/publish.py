@@ -239,9 +239,14 @@ def nih_figures(run, fig_dir, analyse: bool = True) -> list:
         from medrat.alignment import load_artefacts
         from medrat.probes import analyse_run
         analyse_run(load_artefacts(run, 'NIH -> IU'), fig_dir=figs, projection='umap')
+    if analyse and not (run / 'results.png').exists() and (run / 'test_reports.csv').exists():
+        import matplotlib.pyplot as plt
+        from medrat.show import run_results
+        plt.close(run_results(run))                               # the grid of `medrat show` for six test images
     fig_dir.mkdir(parents=True, exist_ok=True)
     out = []
-    for src, dest, cap in [(run / 'learning_curves.png', 'nih-iu-learning-curves.png', 'learning curves'),
+    for src, dest, cap in [(run / 'results.png', 'nih-iu-reports.png', 'six test images: the generated report beside NIH\'s labels (found / missed / invented)'),
+                           (run / 'learning_curves.png', 'nih-iu-learning-curves.png', 'learning curves'),
                            (figs / 'map_modality_static.png', 'nih-iu-umap-modality.png', 'UMAP of the test images and reports, by modality'),
                            *[(p, f'nih-iu-umap-{p.stem[4:-7]}.png', f'UMAP coloured by {p.stem[4:-7]}')
                              for p in sorted(figs.glob('map_*_static.png')) if p.stem != 'map_modality_static'][:1],
