@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from .core import exists
 
 # %% auto #0
-__all__ = ['supcon_loss', 'class_loss', 'lang_loss', 'total_loss']
+__all__ = ['CONTRASTIVE_LOSSES', 'supcon_loss', 'ntxent_loss', 'class_loss', 'lang_loss', 'total_loss']
 
 # %% ../nbs/05_losses.ipynb #8d1d81d2
 def supcon_loss(features:torch.Tensor,          # (M, d) global vectors, used as given (callers L2-normalise)
@@ -37,6 +37,17 @@ def supcon_loss(features:torch.Tensor,          # (M, d) global vectors, used as
     per_anchor = -torch.where(pos, log_prob, 0.).sum(1) / n_pos.clamp(min=1)  # (M,) 0 where no positive
     has_pos = (n_pos > 0).to(features.dtype)
     return (per_anchor * has_pos).sum() / has_pos.sum().clamp(min=1)         # mean over anchors with positives
+
+# %% ../nbs/05_losses.ipynb #0a69158b
+def ntxent_loss(features:torch.Tensor,          # (M, d) global vectors (L2-normalised by the caller)
+                labels:torch.Tensor,            # (M, C) ignored: positives are the views of one sample only
+                sample_ids:torch.Tensor|None=None, # (M,) rows with the same id are views of one sample
+                temperature:float=0.07          # tau
+               ) -> torch.Tensor:               # scalar
+    "SimCLR's NT-Xent: Eq. 4 with the views of one sample as the only positives (labels ignored)."
+    return supcon_loss(features, torch.zeros_like(labels), sample_ids, temperature)
+
+CONTRASTIVE_LOSSES = dict(supcon=supcon_loss, ntxent=ntxent_loss)   # `MedRATConfig.contrast_loss` names one
 
 # %% ../nbs/05_losses.ipynb #4927790a
 def class_loss(logits:torch.Tensor,            # (B, C) classifier outputs before the sigmoid

@@ -18,11 +18,11 @@ from .memory import SharedMemory
 from .features import ImageBackbone
 from .encoder import ImageFeatureExtractor, ReportFeatureExtractor, TransformerEncoder
 from .pooling import AttentionPool
-from .losses import supcon_loss, class_loss, lang_loss, total_loss
+from .losses import CONTRASTIVE_LOSSES, class_loss, lang_loss, total_loss
 from .decoder import Decoder, local_augment, AUG_MODES
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'MedRATConfig', 'Encoded', 'MedRAT', 'n_params', 'ablation', 'param_table']
+__all__ = ['ABLATIONS', 'MedRATConfig', 'contrastive_views', 'Encoded', 'MedRAT', 'n_params', 'ablation', 'param_table']
 
 # %% ../nbs/07_model.ipynb #f0021a54
 @dataclass
@@ -70,6 +70,7 @@ class MedRATConfig:
     w_contrast: float = 1.0          # gamma_2
     w_class: float = 30.0            # gamma_3
     temperature: float = 0.07        # SupCon temperature tau
+    contrast_loss: str = 'supcon'    # a `medrat.losses.CONTRASTIVE_LOSSES` name: 'supcon' (Eq. 4) or 'ntxent' (labels ignored)
     n_labels: int = N_LABELS         # C: observations (14 CheXpert classes)
     # -- token ids (from the tokenizer)
     pad_id: int = 0
@@ -90,6 +91,8 @@ class MedRATConfig:
         for k, (ok, what) in rules.items():
             if not ok(getattr(self, k)): raise ValueError(f"MedRATConfig: {k}={getattr(self, k)!r} cannot be right; expected {what}")
         if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
+        if self.contrast_loss not in CONTRASTIVE_LOSSES:
+            raise ValueError(f"MedRATConfig: contrast_loss={self.contrast_loss!r}; expected one of {list(CONTRASTIVE_LOSSES)}")
         g = self.dec_global_scale
         if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
             raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
@@ -117,6 +120,24 @@ class MedRATConfig:
     def paper(cls, vocab_size: int, **kw) -> MedRATConfig:
         "The released code's defaults: d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, a fine-tuned ResNet-101."
         return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048, dec_memory=True), **kw})
+
+# %% ../nbs/07_model.ipynb #c3d0bfe6
+def contrastive_views(out: dict, # `MedRAT.forward`'s output: z_img, z_rep, z_img_aug, z_rep_aug (each (B, d) or None)
+                      img_labels: Tensor|None, rep_labels: Tensor, # (B_i, C), (B_r, C) 0/1 labels
+                      img_mask: Tensor|None=None, rep_mask: Tensor|None=None, # known entries (None: all known)
+                     ) -> tuple[Tensor, Tensor, Tensor]: # features (M, d) L2-normalised, labels (M, C), sample ids (M,)
+    "The rows of the contrastive loss: every view's global vector, its known labels, and a sample id shared by twins."
+    known = lambda y, mk: y if mk is None else y * mk
+    n_img = out['z_img'].shape[0] if exists(out['z_img']) else 0
+    feats, labels, ids = [], [], []
+    for key, y, mk, is_rep in [('z_img', img_labels, img_mask, 0), ('z_rep', rep_labels, rep_mask, 1),
+                               ('z_img_aug', img_labels, img_mask, 0), ('z_rep_aug', rep_labels, rep_mask, 1)]:
+        z = out[key]
+        if not exists(z): continue
+        if not exists(y): raise ValueError(f"MedRAT.loss: {key} is present but its labels are None")
+        feats.append(F.normalize(z, dim=-1)); labels.append(known(y, mk).float())
+        ids.append(torch.arange(z.shape[0], device=z.device) + is_rep * n_img)   # twins share a sample id
+    return torch.cat(feats), torch.cat(labels), torch.cat(ids)
 
 # %% ../nbs/07_model.ipynb #89fd093b
 class Encoded(NamedTuple):
@@ -231,18 +252,8 @@ class MedRAT(nn.Module):
         lang = lang_loss(out['logprobs'], tokens[:, 1:], c.pad_id)
         contrast, cls = None, None                                              # switched off: skipped, logged as 0
         if c.use_contrast:
-            known = lambda y, mk: y if mk is None else y * mk                   # unknown labels are not shared positives
-            feats, labels, ids = [], [], []
-            views = [('z_img', img_labels, img_mask, 0), ('z_rep', rep_labels, rep_mask, 1),
-                     ('z_img_aug', img_labels, img_mask, 0), ('z_rep_aug', rep_labels, rep_mask, 1)]
-            n_img = out['z_img'].shape[0] if exists(out['z_img']) else 0
-            for key, y, mk, is_rep in views:
-                z = out[key]
-                if not exists(z): continue
-                if not exists(y): raise ValueError(f"MedRAT.loss: {key} is present but its labels are None")
-                feats.append(F.normalize(z, dim=-1)); labels.append(known(y, mk).float())
-                ids.append(torch.arange(z.shape[0], device=z.device) + is_rep * n_img)   # twins share a sample id
-            contrast = supcon_loss(torch.cat(feats), torch.cat(labels), sample_ids=torch.cat(ids), temperature=c.temperature)
+            feats, labels, ids = contrastive_views(out, img_labels, rep_labels, img_mask, rep_mask)
+            contrast = CONTRASTIVE_LOSSES[c.contrast_loss](feats, labels, sample_ids=ids, temperature=c.temperature)
         if c.use_class:
             cls = class_loss(out['cls_rep'], rep_labels.float(), rep_mask)
             if exists(out['cls_img']): cls = cls + class_loss(out['cls_img'], img_labels.float(), img_mask)
@@ -339,6 +350,7 @@ ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: componen
     'paper pooling':          dict(pool_gated=False, l2norm_global=False),   # Eq. 2-3 as printed (no gate, no L2)
     'decoder tokens through memory': dict(dec_memory=True),          # the released code's decoder input embedding
     'global slot scaled by sqrt(d)': dict(dec_global_scale='sqrt_d'), # the decoder's z_global at the local vectors' norm
+    'label-free contrastive (NT-Xent)': dict(contrast_loss='ntxent'), # positives: only the views of one sample
 }
 
 def ablation(name: str, # an `ABLATIONS` name
