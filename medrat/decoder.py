@@ -61,6 +61,17 @@ class Attention(nn.Module):
                              dropout_p=self.dropout if self.training else 0.)
         return self.o(o.transpose(1, 2).reshape(B, T, d))                # (B, T, d)
 
+    def weights(self, x: Tensor, # (B, T, d) queries (already normalised), as given to `attend`
+                k: Tensor, # (B, h, S, dk) projected keys
+                mask: Tensor|None=None, # (B, S) bool; a row with nothing True is shown attending everywhere
+               ) -> Tensor: # (B, h, T, S) attention weights (before dropout), for inspection
+        "The weights `attend` uses (no causal mask: for cross-attention)."
+        s = self.split(self.q(x)) @ k.transpose(-1, -2) / math.sqrt(self.dk)  # (B, h, T, S)
+        if exists(mask):
+            ok = mask | ~mask.any(-1, keepdim=True)
+            s = s.masked_fill(~ok[:, None, None, :], float('-inf'))
+        return F.softmax(s.float(), -1)
+
 # %% ../nbs/06_decoder.ipynb #63ffdb97
 class DecoderLayer(nn.Module):
     "Pre-LN decoder layer: x + SelfAttn(LN x) (causal), x + CrossAttn(LN x, M), x + FFN(LN x)."
@@ -75,6 +86,7 @@ class DecoderLayer(nn.Module):
                 mem_kv: tuple[Tensor, Tensor], # cross-attention keys/values of the memory, (B, h, S, dk) each
                 mem_mask: Tensor, # (B, S) bool
                 cache: dict|None=None, # decoding: {'k','v'} self-attention keys/values of the earlier steps
+                attn: list|None=None, # a list: the cross-attention weights (B, h, T, S) are appended to it
                ) -> Tensor: # (B, T, d)
         h = self.ln1(x)
         k, v = self.self_attn.kv(h)
@@ -85,7 +97,9 @@ class DecoderLayer(nn.Module):
             if causal and k.shape[2] != x.shape[1]: raise ValueError("DecoderLayer: with a non-empty cache feed one token per step")
         else: causal = True
         x = x + self.drop(self.self_attn.attend(h, k, v, is_causal=causal))
-        x = x + self.drop(self.cross_attn.attend(self.ln2(x), *mem_kv, mask=mem_mask))
+        h = self.ln2(x)
+        if exists(attn): attn.append(self.cross_attn.weights(h, mem_kv[0], mem_mask))
+        x = x + self.drop(self.cross_attn.attend(h, *mem_kv, mask=mem_mask))
         return x + self.drop(self.ff(self.ln3(x)))
 
 # %% ../nbs/06_decoder.ipynb #3006f8fe
@@ -154,11 +168,12 @@ class Decoder(nn.Module):
                 z_global: Tensor|None, # (B, d)
                 z_local: Tensor|None, # (B, n, d)
                 mask: Tensor|None=None, # (B, n) bool
-               ) -> Tensor: # (B, T, V) log-probabilities, row t predicts token t+1
+                return_attention: bool=False, # also return the cross-attention weights (L, B, h, T, S)
+               ) -> Tensor: # (B, T, V) log-probabilities, row t predicts token t+1 (and the weights)
         mem, mmask = self.memory(z_global, z_local, mask)
-        x = self.embed(tokens)
-        for layer in self.layers: x = layer(x, layer.cross_attn.kv(mem), mmask)
-        return self.head(x)
+        x, attn = self.embed(tokens), ([] if return_attention else None)
+        for layer in self.layers: x = layer(x, layer.cross_attn.kv(mem), mmask, attn=attn)
+        return (self.head(x), torch.stack(attn)) if return_attention else self.head(x)
 
     # -- decoding -------------------------------------------------------------------------------------------
     def start(self, z_global, z_local, mask=None) -> dict:

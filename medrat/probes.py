@@ -126,26 +126,9 @@ def cross_attention(model, # a `MedRAT`
                    ) -> Tensor: # (L, B, h, T, S) weights; S = [1 global +] n local slots, as the decoder reads them
     "Cross-attention weights of every decoder layer and head, from one teacher-forced pass."
     zg, zl, m = model.decoder_inputs(enc)
-    weights, patched = [], []
-    def wrap(att):
-        orig = att.attend
-        def attend(x, k, v, mask=None, is_causal=False):
-            q = att.split(att.q(x))                                             # (B, h, T, dk)
-            s = q @ k.transpose(-1, -2) / math.sqrt(att.dk)                     # (B, h, T, S)
-            if exists(mask):
-                ok = mask | ~mask.any(-1, keepdim=True)                         # rows with nothing real attend everywhere
-                s = s.masked_fill(~ok[:, None, None, :], float('-inf'))
-            weights.append(F.softmax(s.float(), -1))
-            return orig(x, k, v, mask=mask, is_causal=is_causal)
-        att.attend = attend; patched.append(att)
     was = model.training; model.eval()
-    try:
-        for layer in model.decoder.layers: wrap(layer.cross_attn)
-        model.decoder(tokens, zg, zl, m)
-    finally:
-        for att in patched: del att.attend                                      # back to the class method
-        model.train(was)
-    return torch.stack(weights)                                                 # (L, B, h, T, S)
+    try: return model.decoder(tokens, zg, zl, m, return_attention=True)[1]     # (L, B, h, T, S)
+    finally: model.train(was)
 
 # %% ../nbs/20b_probes.ipynb #d9a61d13
 STOPWORDS = {'.', 'the', 'is', 'are', 'of', 'and', 'a', 'an', 'no', 'there', 'in', 'to', 'with', 'or', 'be', 'for',
