@@ -14,7 +14,8 @@ from .text import Tokenizer
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader, few_shot_pairs
 from .features import ImageBackbone, cached_features
 from .model import MedRAT, MedRATConfig, ABLATIONS
-from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
+from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, convergence
+from .checkpoints import unwrap
 from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
 
 # %% auto #0
@@ -208,7 +209,7 @@ def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_di
     cfg = replace(scale_train_config(st), save_every=save_every)
     learn = fit_medrat(model, tdl, vdl, cfg, run_dir, valid_images=data.val_images, resume=resume,
                        device=default(device, default_device()), progress=progress)
-    t_train, ck = time.time() - t0, learn.checkpoint
+    t_train, ck = time.time() - t0, learn.metric_tracker
     from medrat.experiments import plot_history
     plot_history(ck.history, run_dir / 'learning_curves.png', title=f'{name}, seed {seed}')
     model = unwrap(learn.model).model.eval()

@@ -12,7 +12,7 @@ from .core import CHEXPERT_LABELS, DataError, default, exists
 from .data import DataWarning, load_image, r2gen_split
 from .model import MedRAT
 from .features import PretrainedWeightsError
-from .learner import TrainingDiverged
+from .checkpoints import TrainingDiverged
 from .text import Tokenizer
 
 # %% auto #0

@@ -19,7 +19,8 @@ from .labeler import label_texts
 from .batches import ImageSet, ReportSet, UnpairedLoader
 from .features import ImageBackbone, FEATURE_DIMS, cached_features, image_augmentation, resize_images
 from .model import MedRAT, MedRATConfig, ABLATIONS, ablation
-from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
+from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, convergence
+from .checkpoints import unwrap
 
 # %% auto #0
 __all__ = ['REAL_DATA_ABLATIONS', 'default_cache_dir', 'ExperimentData', 'prepare_nih_iu', 'test_and_baselines',
@@ -153,7 +154,7 @@ def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokeniz
     return out
 
 # %% ../nbs/10_experiments.ipynb #2d35ff66
-def plot_history(history,            # `CheckpointCallback.history`: one dict per epoch
+def plot_history(history,            # `MetricTracker.history`: one dict per epoch
                  path=None,          # PNG to write (None: only return the figure)
                  title: str = 'learning curves'):
     "Train and valid loss per epoch and, when logged, the selection score `valid_ce_f1`: the run's learning curves."
@@ -282,7 +283,7 @@ def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress
                        progress=progress)
     t_train = time.time() - t0
     if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)   # rank 0 evaluates and writes
-    ck, ce = learn.checkpoint, getattr(learn, 'ce_score', None)
+    ck, ce = learn.metric_tracker, getattr(learn, 'ce_score', None)
     model = unwrap(learn.model).model.eval()
     if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)     # e.g. 0 epochs
     t0 = time.time()
@@ -305,7 +306,7 @@ def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress
         experiment='1: NIH ChestX-ray14 sample images -> IU X-ray reports, zero pairs',
         config=config, n_params=n_params,
         selection=dict(monitor=cfg.monitor, best=ck.best, best_epoch=ck.best_epoch, epochs_run=len(ck.history),
-                       steps=learn.train_iter, stopped_early=ck.stopped,
+                       steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
                        convergence=convergence(ck.history, cfg.monitor, len(tdl))),
         history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
         metrics=test['metrics'], table=test['table'], warnings=test['warnings'], experiment2_language_ceiling=exp2,

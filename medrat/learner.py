@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from fastprogress.fastprogress import progress_bar
 import warnings
 with warnings.catch_warnings():   # fastai's layers call torch.jit.script at import time, which this torch deprecates
@@ -29,12 +29,13 @@ from .text import pad_tokens
 from .batches import ImageSet, ReportSet, PairSet, UnpairedLoader
 from .labeler import label_texts
 from .model import MedRAT, MedRATConfig
+from .checkpoints import (unwrap, process_rank, TrainingDiverged, FiniteCheck, checkpoint_callbacks,
+                                MetricTracker, SaveBestCallback, ResumeCallback, EarlyStopCallback)
 
 # %% auto #0
-__all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'unwrap', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
+__all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
            'generate_reports', 'autoencode_reports', 'CEScoreCallback', 'medrat_splitter', 'medrat_opt', 'StepLR',
-           'TrainingDiverged', 'CheckpointCallback', 'FiniteCheck', 'CPUAutocast', 'DDPCallback', 'medrat_learner',
-           'fit_medrat', 'convergence']
+           'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
 
 # %% ../nbs/08_learner.ipynb #9609caae
 @dataclass
@@ -128,11 +129,6 @@ def _check_fields(cfg, name: str, rules: dict):
 AMP_MODES = (None, 'bf16', 'fp16')    # `TrainConfig.amp`
 
 # %% ../nbs/08_learner.ipynb #7e5c0e4e
-def unwrap(m: nn.Module) -> nn.Module:
-    "The module inside DDP / DataParallel wrappers."
-    while isinstance(m, (DistributedDataParallel, nn.DataParallel)): m = m.module
-    return m
-
 def paired_logprobs(model: MedRAT, x, tokens) -> torch.Tensor:
     "Decode reports `tokens` (B,T) from the encodings of their own images `x`: (B, T-1, V) log-probabilities."
     return model.decode(model.encode_image(x), tokens)
@@ -250,186 +246,6 @@ class StepLR(Callback):
         if not self.training: return
         self.opt.set_hyper('lr', self.lr_at(self.train_iter)[:len(self.opt.param_lists)])   # fastai's own setter
 
-# %% ../nbs/08_learner.ipynb #1c9d57b5
-def _rng_state() -> dict:
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()          # NumPy's state as plain numbers and a tensor
-    return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)),
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-
-def _set_rng_state(s: dict):
-    kind, keys, *rest = s['numpy']
-    random.setstate(s['python']); np.random.set_state((kind, np.asarray(keys).astype(np.uint32), *rest)); torch.set_rng_state(s['torch'])
-    if exists(s.get('cuda')) and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-
-def _rank() -> int: return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-
-def _plain(o):
-    "NumPy scalars and arrays inside `o` as Python numbers and tensors: what `torch.load(weights_only=True)` reads back."
-    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return type(o)(_plain(v) for v in o)
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return torch.from_numpy(o)
-    return o
-
-_NP = getattr(np, '_core', None) or np.core
-_OLD_STATE_GLOBALS = [np.dtype, np.ndarray, _NP.multiarray.scalar, _NP.multiarray._reconstruct] + [  # the NumPy RNG state
-    getattr(np.dtypes, n) for n in ('UInt32DType', 'Float64DType', 'Float32DType', 'Int64DType') if hasattr(np, 'dtypes')]  # and scalars
-                                                                    # of resume states written before they were stored as plain data
-_STATE_KEYS = ('epoch', 'model', 'opt', 'train_iter', 'data_epoch', 'smooth_loss', 'history', 'rng')
-
-class TrainingDiverged(RuntimeError):
-    "A loss or gradient that is not finite: training stopped, the last good checkpoint kept."
-
-def _finite_params(m: nn.Module) -> bool:
-    ps = [p.detach() for p in m.parameters()]
-    return bool(torch.stack([p.isfinite().all() for p in ps]).all()) if ps else True
-
-def _stop(learn, err: Exception):
-    "Stop the fit through fastai's own cancel (a raised error would be rewritten by fastai); `fit_medrat` raises `err`."
-    learn.fit_error = err; raise CancelFitException()
-
-class CheckpointCallback(Callback):
-    "Save the full training state after every epoch (exact resume), keep the best model by a validation metric, stop early."
-    order = ProgressCallback.order + 5     # after the Recorder (50) logged the epoch
-    def __init__(self,
-                 path,                      # folder: `state.pth` (resume) and `model.pth` (best model) go there
-                 monitor: str = 'valid_loss',  # a Recorder column, e.g. 'valid_loss' or 'valid_ce_f1'
-                 comp=None,                 # np.less / np.greater; default: greater for names with 'f1'/'acc', else less
-                 patience: int | None = None,  # stop after this many epochs without improvement (None: never)
-                 min_delta: float = 0.,     # improvement needed to count
-                 tie_break: str | None = None,  # on an exact tie of `monitor`, a LOWER value of this column improves
-                 resume: bool = True,       # continue from `state.pth` when it exists
-                 tokenizer=None,            # stored with the best model
-                 load_best: bool = True,    # load the best weights after fit
-                 every: int | None = None): # also save the state every this many optimiser steps, mid-epoch
-        store_attr('monitor,patience,min_delta,tie_break,resume,tokenizer,load_best,every')
-        self.path = Path(path)
-        if comp is None: comp = np.greater if any(s in monitor for s in ('f1', 'acc', 'bleu')) else np.less
-        self.comp = comp
-        self.best, self.best_epoch, self.wait, self.start, self.stopped, self.best_tb = None, None, 0, 0, False, None
-    @property
-    def state_file(self): return self.path / 'state.pth'
-    @property
-    def model_file(self): return self.path / 'model.pth'
-    @property
-    def medrat(self) -> MedRAT: return unwrap(self.learn.model).model
-
-    def before_fit(self):
-        self.best, self.best_epoch, self.wait, self.start, self.stopped, self.history = None, None, 0, 0, False, []
-        self.best_tb, self.offset, self._resume_metrics = None, 0, None
-        self._logger = None
-        if self.resume and self.state_file.exists():
-            try: s = self.read_state()
-            except DataError as e: _stop(self.learn, e)
-            self._restore(s)
-            if _rank() == 0: print(f"resuming from epoch {s['epoch']}, step {s['train_iter']} ({self.state_file})")
-        if self.stopped or self.start >= self.n_epoch: raise CancelFitException()
-
-    def read_state(self) -> dict:
-        "The resume state, read without running anything in it; a crafted, foreign or damaged file is a `DataError`."
-        fix = 'start over with `medrat train --fresh` (resume=False), or delete the file'
-        with torch.serialization.safe_globals(_OLD_STATE_GLOBALS): s = load_torch(self.state_file, fix=fix)
-        missing = [k for k in _STATE_KEYS if k not in s] if isinstance(s, dict) else list(_STATE_KEYS)
-        if missing: raise DataError(f"{self.state_file}: not a medrat file (or damaged): no resume state ({', '.join(missing)} missing); {fix}")
-        return s
-
-    def _restore(self, s: dict):
-        try: self.medrat.load_state_dict(s['model'])
-        except RuntimeError as e:
-            _stop(self.learn, DataError(f"{self.state_file}: the resume state does not fit this model ({str(e).splitlines()[0][:120]}); "
-                                        "start over with `medrat train --fresh` (resume=False)"))
-        self.learn.opt.load_state_dict(s['opt'])
-        self.learn.train_iter = s['train_iter']
-        self.dls.train.epoch = s['data_epoch']
-        sl = self.recorder.smooth_loss; sl.count, sl.val = s['smooth_loss']
-        self.best, self.best_epoch, self.wait, self.stopped = s['best'], s['best_epoch'], s['wait'], s['stopped']
-        self.best_tb = s.get('best_tb')
-        self.start, self.history = s['epoch'], s['history']
-        if s.get('batch'):                                          # saved in the middle of epoch `start`
-            self.offset, self._resume_metrics = s['batch'], s['metrics']
-            self.dls.train.resume_at(s['data_epoch'] - 1, s['batch'])
-        _set_rng_state(s['rng'])
-
-    def before_train(self):                                         # the epoch's running averages, as they were
-        if self.epoch == self.start and exists(self._resume_metrics):
-            for m, (total, count) in zip(self.learn.metrics, self._resume_metrics): m.total, m.count = total, count
-            self._resume_metrics = None
-
-    def after_batch(self):
-        if not (self.training and exists(self.every)) or self.train_iter % self.every: return
-        if self.offset + self.iter + 1 >= self.n_iter: return       # the epoch's last step: after_epoch saves
-        if _rank() == 0: self.save_state(batch=self.offset + self.iter + 1)
-
-    def before_epoch(self):
-        if self.epoch < self.start:                                 # finished before: skip, silently
-            if self._logger is None: self._logger, self.learn.logger = self.learn.logger, (lambda *a, **k: None)
-            raise CancelEpochException()
-        if self._logger is not None: self.learn.logger, self._logger = self._logger, None
-
-    def after_epoch(self):
-        if self.epoch < self.start:                                 # put the finished epoch's row back
-            self.recorder.values[-1] = list(self.history[self.epoch]['values'])
-            return
-        self.offset = 0
-        names = self.recorder.metric_names[1:]
-        vals = list(self.recorder.values[-1])
-        row = dict(zip([n for n in names if n != 'time'], vals))
-        self.history.append(dict(epoch=self.epoch, values=vals, seconds=time.time() - self.recorder.start_epoch,
-                                 **{k: (None if v is None else float(v)) for k, v in row.items()}))
-        v = row.get(self.monitor)
-        if v is None: raise KeyError(f'CheckpointCallback: monitor={self.monitor!r} is not among the logged columns {names}')
-        tb = row.get(self.tie_break) if exists(self.tie_break) else None
-        better = self.best is None or self.comp(v - (self.min_delta if self.comp is np.greater else -self.min_delta), self.best)
-        tie = (not better and v == self.best and exists(tb) and exists(self.best_tb) and tb < self.best_tb)
-        if not _finite_params(self.medrat):             # a step that overflowed: keep the last good files
-            _stop(self.learn, TrainingDiverged(f"{self.path}: training diverged in epoch {self.epoch} (step {self.train_iter}): "
-                                               f"weights are not finite; the last good checkpoint is kept; lower the learning rate"))
-        if better or tie:
-            self.best, self.best_epoch, self.wait, self.best_tb = float(v), self.epoch, 0, tb
-            if _rank() == 0: self.medrat.save(self.model_file, self.tokenizer)
-        else: self.wait += 1
-        self.stopped = exists(self.patience) and self.wait >= self.patience
-        if _rank() == 0: self.save_state()
-        if self.stopped: raise CancelFitException()
-
-    def save_state(self, batch: int = 0):
-        "The resume state after epoch `self.epoch` (batch 0), or after its first `batch` batches."
-        sl = self.recorder.smooth_loss
-        mid = dict(batch=batch, metrics=[(m.total, m.count) for m in self.learn.metrics]) if batch else {}
-        s = dict(epoch=self.epoch + (0 if batch else 1), **mid, model=self.medrat.state_dict(), opt=self.learn.opt.state_dict(),
-                 train_iter=self.learn.train_iter, data_epoch=self.dls.train.epoch, smooth_loss=(sl.count, sl.val),
-                 best=self.best, best_epoch=self.best_epoch, wait=self.wait, stopped=self.stopped, best_tb=self.best_tb,
-                 history=self.history, rng=_rng_state(), monitor=self.monitor)
-        atomic_save(_plain(s), self.state_file)
-
-    def after_fit(self):
-        if self._logger is not None: self.learn.logger, self._logger = self._logger, None
-        if self.load_best and self.model_file.exists() and exists(self.best_epoch):
-            best = load_torch(self.model_file, fix='train the run again (`medrat train --fresh`)')
-            self.medrat.load_state_dict(best.get('state_dict', best))
-
-class FiniteCheck(Callback):
-    "Stop at the first loss part (or gradient) that is not finite, naming epoch, step and part; nothing is saved after it."
-    order = TrainEvalCallback.order + 2
-    def __init__(self, grads: bool = True): self.grads = grads   # also check the gradients (off under fp16 loss scaling)
-    def _where(self):                       # the step being taken (1-based); in validation, the last one taken
-        return f"{self.learn.path}: training diverged at epoch {self.epoch}, step {self.train_iter + self.training}" + ('' if self.training else ' (validation)')
-    def after_loss(self):
-        parts = dict(getattr(self.learn.loss_func, 'parts', {}))
-        parts.setdefault('total', self.learn.loss.detach())
-        bad = [k for k, v in parts.items() if not bool(torch.isfinite(torch.as_tensor(v)).all())]
-        if bad:
-            k = bad[0] if bad[0] != 'total' or len(bad) == 1 else bad[1]
-            _stop(self.learn, TrainingDiverged(f"{self._where()}: the {k} loss is {float(parts[k])} (not finite); "
-                                               "the last good checkpoint is kept; lower the learning rate (--lr) and start over (--fresh)"))
-    def after_backward(self):
-        if not self.grads: return
-        named = [(n, p.grad) for n, p in unwrap(self.learn.model).named_parameters() if p.grad is not None]
-        if not named or bool(torch.stack([g.isfinite().all() for _, g in named]).all()): return
-        n = next(n for n, g in named if not bool(g.isfinite().all()))
-        _stop(self.learn, TrainingDiverged(f"{self._where()}: the gradient of {n.removeprefix('model.')} is not finite; "
-                                           "the last good checkpoint is kept; lower the learning rate (--lr) and start over (--fresh)"))
-
 # %% ../nbs/08_learner.ipynb #928eee43
 class CPUAutocast(Callback):
     "bf16 autocast of the forward and the loss on a CPU (on a GPU fastai's `MixedPrecision` does it, fp16 with loss scaling)."
@@ -476,8 +292,8 @@ def medrat_learner(model: MedRAT,
     if cfg.compile: model.compile(backend=cfg.compile)
     if ddp: learn.add_cb(DDPCallback())
     learn.add_cb(FiniteCheck(grads=cfg.amp != 'fp16'))      # fp16 loss scaling skips steps with inf gradients itself
-    if not progress or _rank() != 0: learn.remove_cb(ProgressCallback)
-    if _rank() != 0: learn.logger = lambda *a, **k: None
+    if not progress or process_rank() != 0: learn.remove_cb(ProgressCallback)
+    if process_rank() != 0: learn.logger = lambda *a, **k: None
     return learn
 
 def fit_medrat(model: MedRAT,
@@ -488,7 +304,7 @@ def fit_medrat(model: MedRAT,
                valid_refs=None,                  # their own reports (monitor 'valid_bleu4')
                label_fn=None,                    # texts -> (n, 14) labels for the CE score (default `label_texts`)
                resume: bool = True,              # continue from run_dir/state.pth when it exists
-               checkpoint: CheckpointCallback | None = None,  # a checkpoint callback to use instead of the default
+               checkpoint: list | None = None,   # checkpoint callbacks to use instead of the default `checkpoint_callbacks`
                cbs=None,                         # more fastai callbacks
                ddp: bool = False, device=None, progress: bool = True) -> Learner:
     "Train `model` unpaired for `cfg.epochs` with checkpoints, selection and exact resume; the best weights are loaded at the end."
@@ -498,18 +314,18 @@ def fit_medrat(model: MedRAT,
         if cfg.monitor == 'valid_bleu4' and valid_refs is None: raise ValueError("fit_medrat: monitor='valid_bleu4' needs valid_refs (paired validation)")
         ce = CEScoreCallback(valid_images, model.tokenizer, label_fn=label_fn, beam_size=cfg.valid_beam, max_len=cfg.max_tokens,
                              column=cfg.monitor, refs=valid_refs)
-    ck = default(checkpoint, lambda: CheckpointCallback(run_dir, cfg.monitor, patience=cfg.patience, tokenizer=model.tokenizer,
-                                                        tie_break=cfg.tie_break if cfg.tie_break != cfg.monitor else None,
-                                                        resume=resume, every=cfg.save_every))
-    learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=[c for c in (ce, ck) if exists(c)] + list(cbs or []), ddp=ddp,
+    ck = default(checkpoint, lambda: checkpoint_callbacks(run_dir, cfg.monitor, patience=cfg.patience, tokenizer=model.tokenizer,
+                                                          tie_break=cfg.tie_break if cfg.tie_break != cfg.monitor else None,
+                                                          resume=resume, every=cfg.save_every))
+    learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=([ce] if exists(ce) else []) + list(ck) + list(cbs or []), ddp=ddp,
                            device=device, progress=progress, path=run_dir)
     learn.fit_error = None
-    with (run_lock(run_dir) if _rank() == 0 else contextlib.nullcontext()): learn.fit(cfg.in_epochs(len(train_dl)).epochs)
+    with (run_lock(run_dir) if process_rank() == 0 else contextlib.nullcontext()): learn.fit(cfg.in_epochs(len(train_dl)).epochs)
     if exists(learn.fit_error): raise learn.fit_error          # a resume state that cannot be read, a diverged run
     return learn
 
 # %% ../nbs/08_learner.ipynb #db6c7107
-def convergence(history,                 # `CheckpointCallback.history`: one dict per epoch
+def convergence(history,                 # `MetricTracker.history`: one dict per epoch
                 monitor: str,            # the selection column, e.g. 'valid_ce_f1' or 'valid_loss'
                 steps_per_epoch: int | None = None,  # optimiser steps per epoch (to state the step)
                 window: int | None = None,  # the late part judged, in epochs (default a quarter of the run, at least 2)

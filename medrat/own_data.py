@@ -19,7 +19,8 @@ from .features import ImageBackbone, FEATURE_DIMS, cached_features, image_augmen
 from .streaming import ImageFiles, store_features
 from .sources import parse_source, source_images, source_reports, source_pairs, ImageTable, PairedTable
 from .model import MedRAT
-from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, unwrap, convergence
+from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, convergence
+from .checkpoints import unwrap
 from .evaluation import evaluate_reports, NLG_KEYS
 from .verdicts import num
 from .baselines import most_frequent_report, random_reports
@@ -184,7 +185,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                        resume=resume, ddp=ws > 1, device=dev, progress=progress)
     t_train = time.time() - t0
     if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)
-    ck = learn.checkpoint
+    ck = learn.metric_tracker
     model = unwrap(learn.model).model.eval()
     if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)
     t0 = time.time()
@@ -209,7 +210,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     results = dict(experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', config=config,
                    n_params=sum(p.numel() for p in model.parameters()),
                    selection=dict(monitor=cfg.monitor, best=ck.best, best_epoch=ck.best_epoch, epochs_run=len(ck.history),
-                                  steps=learn.train_iter, stopped_early=ck.stopped,
+                                  steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
                                   convergence=convergence(ck.history, cfg.monitor, len(tdl))),
                    history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
                    test=scores, decoder_health=health, tables=tables,

@@ -17,7 +17,8 @@ def _worker(rank, world, port, out, steps):
         from medrat.model import MedRAT, MedRATConfig
         from medrat.testing import tiny_unpaired
         from medrat.batches import UnpairedLoader
-        from medrat.learner import TrainConfig, fit_medrat, unwrap
+        from medrat.learner import TrainConfig, fit_medrat
+        from medrat.checkpoints import unwrap
         images, reports, pairs, tok = tiny_unpaired(n_img=16, n_rep=16, seed=0)
         set_seed(rank)                       # different initial weights per rank: DDP must broadcast rank 0's
         model = MedRAT(MedRATConfig.tiny(len(tok)))

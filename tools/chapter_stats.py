@@ -31,17 +31,31 @@ def chapter(nb: Path) -> dict:
         try: tree = ast.parse(src)
         except SyntaxError: continue
         for n in tree.body:
-            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)): names.append(n.name)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _patched(n): names.append(f"{_patched(n)}.{n.name}")
+            elif isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)): names.append(n.name)
             elif isinstance(n, ast.Assign): names += [t.id for t in n.targets if isinstance(t, ast.Name)]
     public = [n for n in names if not n.startswith('_')]
     # a name used by a later export cell of the same chapter counts as used there only if a cell shows it
-    unshown = [n for n in public if not re.search(rf'\b{re.escape(n)}\b', shown)]
+    unshown = [n for n in public if not _is_shown(n, shown)]
     lines = sum(len(s.splitlines()) for _, s in cs)
     raw = json.loads(nb.read_text())['cells']
     displays = [c for c in raw if c['cell_type'] == 'code' and _displays(''.join(c['source']))]
     return dict(notebook=nb.name, module=module, lines=lines, cells=len(cs), exports=len(public), names=names,
                 unshown=unshown, cell_lines=[len(s.splitlines()) for s in exported],
                 displays=len(displays), displays_saved=sum(bool(c.get('outputs')) for c in displays))
+
+def _patched(f) -> str | None:
+    "The class a fastcore `@patch` function is added to (its first argument's annotation), else None."
+    if not any(getattr(d, 'id', None) == 'patch' for d in f.decorator_list) or not f.args.args: return None
+    a = f.args.args[0].annotation
+    return getattr(a, 'id', None) or (a.value if isinstance(a, ast.Constant) else None)
+
+def _is_shown(name: str, shown: str) -> bool:
+    "Used in a demo cell; a patched method `Class.method` by its name, a fastai event (before_*/after_*) with its class."
+    if '.' not in name: return bool(re.search(rf'\b{re.escape(name)}\b', shown))
+    cls, meth = name.split('.', 1)
+    if re.match(r'(before|after)_', meth): return bool(re.search(rf'\b{re.escape(cls)}\b', shown))
+    return bool(re.search(rf'\b{re.escape(meth)}\b', shown))
 
 def _displays(src: str) -> bool:
     "A demo cell whose last statement is an expression (not a call of a test helper): Jupyter shows its value."
