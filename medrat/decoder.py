@@ -13,7 +13,7 @@ from .core import exists, default
 from .encoder import sinusoidal_positions, masked_attention
 
 # %% auto #0
-__all__ = ['AUG_MODES', 'local_augment', 'Attention', 'DecoderLayer', 'Decoder', 'block_trigrams']
+__all__ = ['AUG_MODES', 'local_augment', 'Attention', 'DecoderLayer', 'Decoder', 'block_trigrams', 'greedy_search', 'beam_search']
 
 # %% ../nbs/06_decoder.ipynb #e5a9d81d
 AUG_MODES = ('dropout', 'noise', None)
@@ -199,103 +199,16 @@ class Decoder(nn.Module):
             if 'k' in c: c['k'], c['v'] = c['k'][idx], c['v'][idx]
         return state
 
+    @staticmethod
+    def repeat(state: dict, rep: Tensor) -> dict:
+        "Row `rep[i]` of the memory for hypothesis i (beam search: each image's memory for its K beams), copied, not re-projected."
+        state['mem_kv'] = [(k[rep], v[rep]) for k, v in state['mem_kv']]
+        state['mask'] = state['mask'][rep]
+        return state
+
     def banned(self, bos_id: int) -> list[int]:
         "Ids never generated: BOS and the padding id of the embedding (if it has one)."
         return [bos_id] + ([self.embedding.padding_idx] if exists(self.embedding.padding_idx) else [])
-
-    @torch.no_grad()
-    def greedy(self, z_global: Tensor|None, # (B, d)
-               z_local: Tensor|None, # (B, n, d)
-               mask: Tensor|None, # (B, n) bool
-               bos_id: int, eos_id: int, # special token ids
-               max_len: int|None=None, # most tokens generated (EOS excluded); default self.max_len
-               trigram_block: bool=False, # never repeat a trigram within a report
-               return_scores: bool=False, # also return each sequence's total log-probability (EOS included)
-              ) -> list[list[int]]: # token ids without BOS/EOS
-        "Greedy decoding with key/value caching."
-        max_len = default(max_len, self.max_len)
-        state = self.start(z_global, z_local, mask)
-        B = state['mask'].shape[0]; dev = state['mask'].device
-        tok = torch.full((B,), bos_id, dtype=torch.long, device=dev)
-        done = torch.zeros(B, dtype=torch.bool, device=dev)
-        seqs, scores = [[] for _ in range(B)], torch.zeros(B, device=dev)
-        for _ in range(max_len):
-            lp = self.step(tok, state)                                                  # (B, V)
-            lp[:, self.banned(bos_id)] = float('-inf')
-            if trigram_block: block_trigrams(lp, seqs)
-            score, tok = lp.max(-1)
-            scores = scores + score.masked_fill(done, 0.)
-            for b in (~done).nonzero()[:, 0].tolist():
-                if tok[b].item() != eos_id: seqs[b].append(tok[b].item())
-            done = done | (tok == eos_id)
-            if done.all(): break
-        return (seqs, scores.tolist()) if return_scores else seqs
-
-    @torch.no_grad()
-    def beam_search(self, z_global: Tensor|None, # (B, d)
-                    z_local: Tensor|None, # (B, n, d)
-                    mask: Tensor|None, # (B, n) bool
-                    bos_id: int, eos_id: int, # special token ids
-                    beam_size: int=3, # hypotheses kept per image
-                    max_len: int|None=None, # most tokens generated (EOS excluded); default self.max_len
-                    trigram_block: bool=False, # never repeat a trigram within a hypothesis
-                    return_scores: bool=False, # also return each best sequence's total log-probability
-                    length_penalty: float=0., # GNMT's alpha: rank finished hypotheses by logp / ((5+|Y|)/6)**alpha; 0 = raw logp
-                   ) -> list[list[int]]: # best sequence per image, ids without BOS/EOS
-        "Batched beam search with key/value caching and GNMT length normalisation (alpha 0: none); finished hypotheses are kept."
-        max_len, K = default(max_len, self.max_len), beam_size
-        lp_norm = lambda n: ((5 + n) / 6) ** length_penalty                             # GNMT's lp(Y); 1 when alpha = 0
-        ranked = lambda f: f[0] / lp_norm(len(f[1]))                                    # a finished (logp, ids) as ranked
-        state = self.start(z_global, z_local, mask)
-        B, dev = state['mask'].shape[0], state['mask'].device
-        rep = torch.arange(B, device=dev).repeat_interleave(K)                          # (B*K,) image of each beam
-        state['mem_kv'] = [(k[rep], v[rep]) for k, v in state['mem_kv']]                # copy, not re-project
-        state['mask'] = state['mask'][rep]
-        beams = [[[] for _ in range(K)] for _ in range(B)]                              # live hypotheses
-        score = torch.full((B, K), float('-inf'), device=dev); score[:, 0] = 0.         # one live beam at first
-        finished = [[] for _ in range(B)]                                               # (score, ids) per image
-        done = [False] * B
-        tok = torch.full((B * K,), bos_id, dtype=torch.long, device=dev)
-        for t in range(max_len):
-            lp = self.step(tok, state)                                                  # (B*K, V)
-            V = lp.shape[-1]
-            lp[:, self.banned(bos_id)] = float('-inf')
-            if trigram_block: block_trigrams(lp, [h for bm in beams for h in bm])
-            cand = (score.view(-1, 1) + lp).view(B, K * V)                              # (B, K*V)
-            top, idx = cand.topk(min(2 * K, K * V), -1)                                 # (B, 2K)
-            top, idx = top.tolist(), idx.tolist()
-            new_score = torch.full((B, K), float('-inf'), device=dev)
-            src, new_tok, new_beams = [], [], []
-            for b in range(B):
-                keep = []
-                if not done[b]:
-                    for rank, (s, i) in enumerate(zip(top[b], idx[b])):
-                        if s == float('-inf'): break
-                        k, w = divmod(i, V)
-                        if w == eos_id:                            # finalise only EOS among the top K candidates
-                            if rank < K: finished[b].append((s, beams[b][k]))
-                        elif len(keep) < K: keep.append((s, k, w))
-                        if len(keep) == K: break
-                    best_live = keep[0][0] if keep else float('-inf')
-                    # a live hypothesis's logp only falls, and its lp(Y) is at most lp(max_len): this bounds what it can reach
-                    if finished[b] and max(map(ranked, finished[b])) >= best_live / lp_norm(max_len): done[b] = True
-                nb = []
-                for j in range(K):
-                    if j < len(keep) and not done[b]:
-                        s, k, w = keep[j]; new_score[b, j] = s; nb.append(beams[b][k] + [w])
-                        src.append(b * K + k); new_tok.append(w)
-                    else: nb.append([]); src.append(b * K); new_tok.append(bos_id)   # dead slot (score -inf)
-                new_beams.append(nb)
-            if all(done): break
-            beams, score = new_beams, new_score
-            self.reorder(state, torch.tensor(src, device=dev))
-            tok = torch.tensor(new_tok, device=dev)
-        for b in range(B):                                                              # reached max_len
-            if not done[b]:
-                finished[b] += [(score[b, j].item(), beams[b][j]) for j in range(K) if score[b, j] > float('-inf')]
-        best = [max(f, key=ranked) for f in finished]
-        seqs = [list(ids) for _, ids in best]
-        return (seqs, [s for s, _ in best]) if return_scores else seqs
 
 # %% ../nbs/06_decoder.ipynb #e4887b7d
 def block_trigrams(lp: Tensor, # (N, V) next-token log-probabilities, modified in place
@@ -308,3 +221,104 @@ def block_trigrams(lp: Tensor, # (N, V) next-token log-probabilities, modified i
         bad = [s[j + 2] for j in range(len(s) - 2) if (s[j], s[j + 1]) == last]
         if bad: lp[i, bad] = float('-inf')
     return lp
+
+# %% ../nbs/06_decoder.ipynb #ce05241c
+@torch.no_grad()
+def greedy_search(dec, # a decoder: start, step, banned, max_len (the decoding protocol)
+                  z_global: Tensor|None, # (B, d)
+                  z_local: Tensor|None, # (B, n, d)
+                  mask: Tensor|None, # (B, n) bool
+                  bos_id: int, eos_id: int, # special token ids
+                  max_len: int|None=None, # most tokens generated (EOS excluded); default dec.max_len
+                  trigram_block: bool=False, # never repeat a trigram within a report
+                  return_scores: bool=False, # also return each sequence's total log-probability (EOS included)
+                 ) -> list[list[int]]: # token ids without BOS/EOS
+    "Greedy decoding with key/value caching."
+    max_len = default(max_len, dec.max_len)
+    state = dec.start(z_global, z_local, mask)
+    B = state['mask'].shape[0]; dev = state['mask'].device
+    tok = torch.full((B,), bos_id, dtype=torch.long, device=dev)
+    done = torch.zeros(B, dtype=torch.bool, device=dev)
+    seqs, scores = [[] for _ in range(B)], torch.zeros(B, device=dev)
+    for _ in range(max_len):
+        lp = dec.step(tok, state)                                                  # (B, V)
+        lp[:, dec.banned(bos_id)] = float('-inf')
+        if trigram_block: block_trigrams(lp, seqs)
+        score, tok = lp.max(-1)
+        scores = scores + score.masked_fill(done, 0.)
+        for b in (~done).nonzero()[:, 0].tolist():
+            if tok[b].item() != eos_id: seqs[b].append(tok[b].item())
+        done = done | (tok == eos_id)
+        if done.all(): break
+    return (seqs, scores.tolist()) if return_scores else seqs
+
+Decoder.greedy = greedy_search          # also a method: dec.greedy(z_global, z_local, mask, bos_id, eos_id)
+
+# %% ../nbs/06_decoder.ipynb #c5ddf93d
+@torch.no_grad()
+def beam_search(dec, # a decoder: start, step, repeat, reorder, banned, max_len (the decoding protocol)
+                z_global: Tensor|None, # (B, d)
+                z_local: Tensor|None, # (B, n, d)
+                mask: Tensor|None, # (B, n) bool
+                bos_id: int, eos_id: int, # special token ids
+                beam_size: int=3, # hypotheses kept per image
+                max_len: int|None=None, # most tokens generated (EOS excluded); default dec.max_len
+                trigram_block: bool=False, # never repeat a trigram within a hypothesis
+                return_scores: bool=False, # also return each best sequence's total log-probability
+                length_penalty: float=0., # GNMT's alpha: rank finished hypotheses by logp / ((5+|Y|)/6)**alpha; 0 = raw logp
+               ) -> list[list[int]]: # best sequence per image, ids without BOS/EOS
+    "Batched beam search with key/value caching and GNMT length normalisation (alpha 0: none); finished hypotheses are kept."
+    max_len, K = default(max_len, dec.max_len), beam_size
+    lp_norm = lambda n: ((5 + n) / 6) ** length_penalty                             # GNMT's lp(Y); 1 when alpha = 0
+    ranked = lambda f: f[0] / lp_norm(len(f[1]))                                    # a finished (logp, ids) as ranked
+    state = dec.start(z_global, z_local, mask)
+    B, dev = state['mask'].shape[0], state['mask'].device
+    rep = torch.arange(B, device=dev).repeat_interleave(K)                          # (B*K,) image of each beam
+    dec.repeat(state, rep)
+    beams = [[[] for _ in range(K)] for _ in range(B)]                              # live hypotheses
+    score = torch.full((B, K), float('-inf'), device=dev); score[:, 0] = 0.         # one live beam at first
+    finished = [[] for _ in range(B)]                                               # (score, ids) per image
+    done = [False] * B
+    tok = torch.full((B * K,), bos_id, dtype=torch.long, device=dev)
+    for t in range(max_len):
+        lp = dec.step(tok, state)                                                  # (B*K, V)
+        V = lp.shape[-1]
+        lp[:, dec.banned(bos_id)] = float('-inf')
+        if trigram_block: block_trigrams(lp, [h for bm in beams for h in bm])
+        cand = (score.view(-1, 1) + lp).view(B, K * V)                              # (B, K*V)
+        top, idx = cand.topk(min(2 * K, K * V), -1)                                 # (B, 2K)
+        top, idx = top.tolist(), idx.tolist()
+        new_score = torch.full((B, K), float('-inf'), device=dev)
+        src, new_tok, new_beams = [], [], []
+        for b in range(B):
+            keep = []
+            if not done[b]:
+                for rank, (s, i) in enumerate(zip(top[b], idx[b])):
+                    if s == float('-inf'): break
+                    k, w = divmod(i, V)
+                    if w == eos_id:                            # finalise only EOS among the top K candidates
+                        if rank < K: finished[b].append((s, beams[b][k]))
+                    elif len(keep) < K: keep.append((s, k, w))
+                    if len(keep) == K: break
+                best_live = keep[0][0] if keep else float('-inf')
+                # a live hypothesis's logp only falls, and its lp(Y) is at most lp(max_len): this bounds what it can reach
+                if finished[b] and max(map(ranked, finished[b])) >= best_live / lp_norm(max_len): done[b] = True
+            nb = []
+            for j in range(K):
+                if j < len(keep) and not done[b]:
+                    s, k, w = keep[j]; new_score[b, j] = s; nb.append(beams[b][k] + [w])
+                    src.append(b * K + k); new_tok.append(w)
+                else: nb.append([]); src.append(b * K); new_tok.append(bos_id)   # dead slot (score -inf)
+            new_beams.append(nb)
+        if all(done): break
+        beams, score = new_beams, new_score
+        dec.reorder(state, torch.tensor(src, device=dev))
+        tok = torch.tensor(new_tok, device=dev)
+    for b in range(B):                                                              # reached max_len
+        if not done[b]:
+            finished[b] += [(score[b, j].item(), beams[b][j]) for j in range(K) if score[b, j] > float('-inf')]
+    best = [max(f, key=ranked) for f in finished]
+    seqs = [list(ids) for _, ids in best]
+    return (seqs, [s for s, _ in best]) if return_scores else seqs
+
+Decoder.beam_search = beam_search
