@@ -209,18 +209,17 @@ def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_di
     cfg = replace(scale_train_config(st), save_every=save_every)
     learn = fit_medrat(model, tdl, vdl, cfg, run_dir, valid_images=data.val_images, resume=resume,
                        device=default(device, default_device()), progress=progress)
-    t_train, ck = time.time() - t0, learn.metric_tracker
-    from medrat.experiments import plot_history
-    plot_history(ck.history, run_dir / 'learning_curves.png', title=f'{name}, seed {seed}')
-    model = unwrap(learn.model).model.eval()
+    t_train = time.time() - t0
+    from medrat.experiments import fit_record
+    rec = fit_record(learn, st['monitor'], len(tdl), run_dir / 'learning_curves.png', title=f'{name}, seed {seed}')
+    model, sel = rec['model'], rec['selection']
     t0 = time.time()
     hyps = generate_reports(model, data.test_images.x, tok, bs=64, beam_size=st['beam'], max_len=st['max_tokens'])
     t_gen, t0 = time.time() - t0, time.time()
     ae = autoencode_reports(model, list(data.bench['test'].reports), tok, bs=64, max_len=st['max_tokens'])   # report in, report out
-    return dict(hyps=hyps, autoencoded=ae, n_params=sum(p.numel() for p in model.parameters()), n_pairs=len(pair_idx),
-                model_overrides=spec['model'], monitor=st['monitor'], best=ck.best, best_epoch=ck.best_epoch, steps=learn.train_iter,
-                history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
-                convergence=convergence(ck.history, st['monitor'], len(tdl)),
+    return dict(hyps=hyps, autoencoded=ae, n_params=rec['n_params'], n_pairs=len(pair_idx),
+                model_overrides=spec['model'], monitor=st['monitor'], best=sel['best'], best_epoch=sel['best_epoch'], steps=sel['steps'],
+                history=rec['history'], convergence=sel['convergence'],
                 seconds=dict(train=t_train, generate=t_gen, autoencode=time.time() - t0))
 
 # %% ../nbs/12a_benchmark.ipynb #60fd0644

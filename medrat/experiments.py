@@ -24,8 +24,8 @@ from .checkpoints import unwrap
 
 # %% auto #0
 __all__ = ['REAL_DATA_ABLATIONS', 'default_cache_dir', 'ExperimentData', 'prepare_nih_iu', 'test_and_baselines',
-           'save_embeddings', 'plot_history', 'machine_info', 'model_config', 'train_experiment', 'ablation_dirs',
-           'run_ablations']
+           'save_embeddings', 'plot_history', 'fit_record', 'machine_info', 'model_config', 'train_experiment',
+           'ablation_dirs', 'run_ablations']
 
 # %% ../nbs/10_experiments.ipynb #4d8c4686
 def default_cache_dir() -> Path:
@@ -173,6 +173,22 @@ def plot_history(history,            # `MetricTracker.history`: one dict per epo
     if exists(path): fig.savefig(path, dpi=110); plt.close(fig)
     return fig
 
+def fit_record(learn,                  # what `fit_medrat` returned
+               monitor: str,           # the selection column
+               n_batches: int,         # optimiser steps per epoch (for the convergence verdict)
+               curves=None,            # PNG for the learning curves (None: not drawn)
+               title: str = 'learning curves') -> dict:
+    "What every run records of its fit: the best model (eval mode), its size, the selection with its convergence verdict, the history."
+    tr = learn.metric_tracker
+    model = unwrap(learn.model).model.eval()
+    if exists(curves): plot_history(tr.history, curves, title=title)
+    return dict(model=model, n_params=sum(p.numel() for p in model.parameters()),
+                selection=dict(monitor=monitor, best=tr.best, best_epoch=tr.best_epoch, epochs_run=len(tr.history),
+                               steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
+                               convergence=convergence(tr.history, monitor, n_batches)),
+                history=[{k: v for k, v in h.items() if k != 'values'} for h in tr.history],
+                seconds_all_epochs=sum(h.get('seconds', 0) for h in tr.history))
+
 def machine_info() -> dict:
     "What ran the job (for results.json): platform, processor, cores, torch threads, torch version, GPU."
     info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
@@ -283,8 +299,9 @@ def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress
                        progress=progress)
     t_train = time.time() - t0
     if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)   # rank 0 evaluates and writes
-    ck, ce = learn.metric_tracker, getattr(learn, 'ce_score', None)
-    model = unwrap(learn.model).model.eval()
+    ce = getattr(learn, 'ce_score', None)
+    rec = fit_record(learn, cfg.monitor, len(tdl), out / 'learning_curves.png', title=f'{preset} preset, seed {seed}')
+    model = rec['model']
     if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)     # e.g. 0 epochs
     t0 = time.time()
     test = test_and_baselines(model, data, cfg, out, seed, progress)
@@ -300,19 +317,13 @@ def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress
                             'the ceiling the image path can reach with this decoder',
                 **evaluate_reports(ae, refs=refs, true_labels='refs', n_boot=cfg.n_boot, seed=seed))
     t_ae = time.time() - t0
-    n_params = sum(p.numel() for p in model.parameters())
-    plot_history(ck.history, out / 'learning_curves.png', title=f'{preset} preset, seed {seed}')
     results = dict(
         experiment='1: NIH ChestX-ray14 sample images -> IU X-ray reports, zero pairs',
-        config=config, n_params=n_params,
-        selection=dict(monitor=cfg.monitor, best=ck.best, best_epoch=ck.best_epoch, epochs_run=len(ck.history),
-                       steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
-                       convergence=convergence(ck.history, cfg.monitor, len(tdl))),
-        history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
+        config=config, n_params=rec['n_params'], selection=rec['selection'], history=rec['history'],
         metrics=test['metrics'], table=test['table'], warnings=test['warnings'], experiment2_language_ceiling=exp2,
         wall_time_s=dict(total_this_call=time.time() - t_start, data_and_features_this_call=t_data,
                          data_and_labels_this_call=data.seconds['labeler'], features_computed_this_call=data.seconds['features'],
-                         training_this_call=t_train, training_all_epochs=sum(h.get('seconds', 0) for h in ck.history),
+                         training_this_call=t_train, training_all_epochs=rec['seconds_all_epochs'],
                          selection_scoring_this_call=ce.seconds if ce else 0., test_generation=test['generation_seconds'],
                          test_and_baselines=t_test, embeddings=t_emb, experiment2=t_ae, features_were_cached=data.cached),
         machine=machine_info(),

@@ -19,12 +19,11 @@ from .features import ImageBackbone, FEATURE_DIMS, cached_features, image_augmen
 from .streaming import ImageFiles, store_features
 from .sources import parse_source, source_images, source_reports, source_pairs, ImageTable, PairedTable
 from .model import MedRAT
-from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, convergence
-from .checkpoints import unwrap
+from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports
 from .evaluation import evaluate_reports, NLG_KEYS
 from .verdicts import num
 from .baselines import most_frequent_report, random_reports
-from .experiments import (default_cache_dir, model_config, plot_history, machine_info, _check_resume_config,
+from .experiments import (default_cache_dir, model_config, fit_record, machine_info, _check_resume_config,
                                 _init_distributed)
 
 # %% auto #0
@@ -185,8 +184,9 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                        resume=resume, ddp=ws > 1, device=dev, progress=progress)
     t_train = time.time() - t0
     if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)
-    ck = learn.metric_tracker
-    model = unwrap(learn.model).model.eval()
+    rec = fit_record(learn, cfg.monitor, len(tdl), out / 'learning_curves.png',
+                     title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}')
+    model = rec['model']
     if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)
     t0 = time.time()
     mf = most_frequent_report(R_tr.texts)
@@ -206,13 +206,8 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     t_test = time.time() - t0
     tables = paper_tables(scores) if scores else ''
     if tables: atomic_write_text(out / 'results.md', tables)
-    plot_history(ck.history, out / 'learning_curves.png', title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}')
     results = dict(experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', config=config,
-                   n_params=sum(p.numel() for p in model.parameters()),
-                   selection=dict(monitor=cfg.monitor, best=ck.best, best_epoch=ck.best_epoch, epochs_run=len(ck.history),
-                                  steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
-                                  convergence=convergence(ck.history, cfg.monitor, len(tdl))),
-                   history=[{k: v for k, v in h.items() if k != 'values'} for h in ck.history],
+                   n_params=rec['n_params'], selection=rec['selection'], history=rec['history'],
                    test=scores, decoder_health=health, tables=tables,
                    wall_time_s=dict(total=time.time() - t_start, features=t_feat, training=t_train, test=t_test),
                    machine=machine_info(), files=dict(checkpoint='model.pth', config='config.json', test_reports=written,
