@@ -88,7 +88,7 @@ class MetricTracker(Callback):
 
     def after_epoch(self):
         self.improved = False
-        if self.epoch < getattr(self.learn, 'start_epoch', 0): return      # finished before a resume: restored, not tracked
+        if self.epoch < getattr(self.learn, 'first_epoch', 0): return      # finished before a resume: restored, not tracked
         names = self.recorder.metric_names[1:]
         vals = list(self.recorder.values[-1])
         row = dict(zip([n for n in names if n != 'time'], vals))
@@ -116,7 +116,7 @@ class SaveBestCallback(Callback):
     def model_file(self): return self.path / 'model.pth'
 
     def after_epoch(self):
-        if self.epoch < getattr(self.learn, 'start_epoch', 0): return
+        if self.epoch < getattr(self.learn, 'first_epoch', 0): return
         if not _finite_params(_medrat(self.learn)):                         # a step that overflowed: keep the last good files
             _stop(self.learn, TrainingDiverged(f"{self.path}: training diverged in epoch {self.epoch} (step {self.train_iter}): "
                                                f"weights are not finite; the last good checkpoint is kept; lower the learning rate"))
@@ -134,7 +134,7 @@ class EarlyStopCallback(Callback):
     @property
     def stopped(self) -> bool: return exists(self.patience) and self.learn.metric_tracker.wait >= self.patience
     def after_epoch(self):
-        if self.epoch >= getattr(self.learn, 'start_epoch', 0) and self.stopped: raise CancelFitException()
+        if self.epoch >= getattr(self.learn, 'first_epoch', 0) and self.stopped: raise CancelFitException()
 
 # %% ../nbs/07a_checkpoints.ipynb #9e6ecbd8
 class ResumeCallback(Callback):
@@ -152,7 +152,7 @@ class ResumeCallback(Callback):
             except DataError as e: _stop(self.learn, e)
             self._restore(s); stopped = s['stopped']
             if process_rank() == 0: print(f"resuming from epoch {s['epoch']}, step {s['train_iter']} ({self.state_file})")
-        self.learn.start_epoch = self.start
+        self.learn.first_epoch = self.start   # the epochs before it finished in an earlier call
         if stopped or self.start >= self.n_epoch: raise CancelFitException()
 
     def read_state(self) -> dict:
