@@ -41,7 +41,7 @@ def few_shot_pairs(n: int,                 # number of samples that have their o
     k = max(1, int(round(fraction * n)))
     return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
-# %% ../nbs/01c_batches.ipynb #94ec7e5e
+# %% ../nbs/01c_batches.ipynb #9bf54338
 def _labels_and_mask(labels, mask, n: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     "Check (n, 14) 0/1 labels and a (n, 14) / (14,) bool mask (None: all known) -> (labels * mask, mask) tensors."
     y = np.asarray(labels, dtype=np.float32)
@@ -62,6 +62,7 @@ def is_lazy(x) -> bool:
     "True for inputs read from disk on demand (`medrat.streaming.ImageFiles`, `FeatureStore` views), not held in memory."
     return getattr(x, 'lazy', False)
 
+# %% ../nbs/01c_batches.ipynb #9abc2127
 class ImageSet:
     "Image inputs (cached features, or pictures augmented on the fly) with labels and label mask (unknown classes stored as 0)."
     def __init__(self,
@@ -116,6 +117,7 @@ def _clean_rows(texts, ids, what) -> list:
             raise DataError(f"{what} row {i} (id {id_!r}): {str(e).split(' (clean_report')[0]}; drop the row or give it text") from None
     return out
 
+# %% ../nbs/01c_batches.ipynb #57a95f61
 class ReportSet:
     "Reports (cleaned once, R2Gen style) with labels and label mask, tokenised by the loader."
     def __init__(self,
@@ -139,11 +141,12 @@ class PairSet:
         self.images, self.texts = images, _clean_rows(list(texts), list(range(len(texts))), 'PairSet') if clean else list(texts)
     def __len__(self): return len(self.texts)
 
-# %% ../nbs/01c_batches.ipynb #ed4a2132
+# %% ../nbs/01c_batches.ipynb #c3e63ca5
 def _stream(n: int, length: int, seed: int, epoch: int, stream: int, shuffle: bool) -> np.ndarray:
     "`length` indices into range(n): `epoch_order`'s seeded permutations, or 0..n-1 repeated."
     return epoch_order(n, length, seed, epoch, stream) if shuffle else np.resize(np.arange(n), length)
 
+# %% ../nbs/01c_batches.ipynb #a06c4e43
 class UnpairedLoader:
     "N images + N reports per step from two independent sources; batch order a function of (seed, epoch) only."
     n_inp = 1   # fastai gets (b, b): the model reads b, the loss reads b
@@ -228,6 +231,7 @@ class UnpairedLoader:
             b['tokens_pair'] = pad_tokens([tk.encode(self.pairs.texts[i]) for i in pair_idx], tk.pad_id)
         return b
 
+# %% ../nbs/01c_batches.ipynb #572c2009
 class _EpochBatches(torch.utils.data.Dataset):
     "Batch b of one epoch's plan, for a torch `DataLoader` whose workers build batches (index b -> batch dict)."
     def __init__(self, loader: UnpairedLoader, plan: dict, epoch: int): self.loader, self.plan, self.epoch = loader, plan, epoch

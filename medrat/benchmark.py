@@ -244,7 +244,7 @@ def baseline_reports(data: BenchmarkData, seed: int = 0) -> dict:
                                                                              seed=seed).reports,
             CEILING: rewrite_reports(b['test'].details, seed=seed + 1000)}
 
-# %% ../nbs/12a_benchmark.ipynb #e1d5f7bf
+# %% ../nbs/12a_benchmark.ipynb #b7b1d98a
 def _steps(s: dict) -> str:
     "A run's budget in words: optimiser steps and epochs (older results: epochs only)."
     ep = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
@@ -289,6 +289,7 @@ def detail_table(results: dict, digits: int = 2) -> str:
     return markdown_table(head, [[name] + [num(r['detail']['attributes'][k]['accuracy'], digits) for k in keys]
                                  for name, r in methods.items()])
 
+# %% ../nbs/12a_benchmark.ipynb #adaf8398
 def findings(results: dict) -> str:
     "Plain-language comparisons computed from the numbers: a configuration is above a baseline when their 95% intervals are disjoint."
     B, C = results.get('baselines', {}), {k: v['metrics'] for k, v in results.get('configs', {}).items() if 'metrics' in v}
@@ -338,7 +339,7 @@ def results_markdown(results: dict) -> str:
     return '\n\n'.join([head, main_table(results), '**Detail accuracy per attribute** (unstated counts wrong):',
                         detail_table(results), '**Findings** (computed from the numbers above):', findings(results), tail]) + '\n'
 
-# %% ../nbs/12a_benchmark.ipynb #7fb2ae2d
+# %% ../nbs/12a_benchmark.ipynb #bd0f45c0
 KEEP_REPORTS = 12   # test studies whose reports `keep_run` keeps (the results grid's material)
 
 def keep_run(res: dict,       # a finished `run_benchmark` results dict
@@ -359,6 +360,7 @@ def keep_run(res: dict,       # a finished `run_benchmark` results dict
         dests.append(d)
     return dests
 
+# %% ../nbs/12a_benchmark.ipynb #55e3f255
 def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test_reports.json, per-config checkpoints
                   scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, one thread per configuration) | 'large' (GPU)
                   configs=None,                 # configuration names (`ABLATIONS` or `FEW_SHOT`; None: `DEFAULT_CONFIGS`)

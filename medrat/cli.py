@@ -215,7 +215,7 @@ def _beam(beam: int, length_penalty: float) -> int:
         warnings.warn(f"--beam {beam}: wider than {MAX_BEAM} is not useful (beam search finds ever shorter reports); using {MAX_BEAM}", DataWarning)
     return min(beam, MAX_BEAM)
 
-# %% ../nbs/11_cli.ipynb #54befd07
+# %% ../nbs/11_cli.ipynb #6ca18a0b
 def _check_budget(steps, epochs, lr):
     "A budget given one way (--steps or --epochs) and a learning rate that can be right."
     if exists(steps) and exists(epochs): raise DataError("--steps and --epochs: give the budget one way")
@@ -255,6 +255,7 @@ def _output_dir(name, path):
     if not q.is_dir(): raise DataError(f"--{name} {p}: {q} is a file, not a folder")
     _writable(name, q)
 
+# %% ../nbs/11_cli.ipynb #86e1b3d3
 def cmd_data_summary():
     "Print an overview of the real data medrat ships or reads (NIH sample, IU X-ray reports)."
     from medrat.data import data_summary
@@ -320,6 +321,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     print(f"\nrun folder: {out} (model.pth, results.json, results.md, test_reports_*.csv)")
     print(run_summary(res))
 
+# %% ../nbs/11_cli.ipynb #5c7fe44f
 def cmd_generate(images: Param("image files", str, nargs='+'),
                  run: str='runs/nih-iu',  # run folder with model.pth
                  beam: int=3,              # beam size (1 = greedy; at most MAX_BEAM)
@@ -369,6 +371,7 @@ def cmd_evaluate(run: str='runs/nih-iu',  # run folder with model.pth
     dest.write_text(json.dumps(dict(metrics=res['metrics'], n=res.get('n_studies')), indent=1, default=float))
     print(f"\nmetrics: {dest}")
 
+# %% ../nbs/11_cli.ipynb #a1296323
 def _underscore(arg: str) -> str:
     "`--iu-images=x` -> `--iu_images=x`; other arguments unchanged."
     if not arg.startswith('--'): return arg
@@ -420,6 +423,7 @@ def cmd_benchmark(out: str='runs/synth',   # run folder of the controlled benchm
     res = run_benchmark(out, scale=scale, seed=seed, configs=names, publish=publish, cache_dir=cache_dir, progress=True, **kw)
     print(results_markdown(res))
 
+# %% ../nbs/11_cli.ipynb #fb397456
 COMMANDS = {'train': cmd_train, 'benchmark': cmd_benchmark, 'generate': cmd_generate, 'evaluate': cmd_evaluate, 'data-summary': cmd_data_summary}
 
 def _parser(fn, prog: str):

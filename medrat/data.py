@@ -27,7 +27,7 @@ def is_dicom(path) -> bool:
     if p.suffix.lower() in DICOM_SUFFIXES: return True
     with open(p, 'rb') as f: return f.read(132)[128:] == b'DICM'
 
-# %% ../nbs/01_data.ipynb #ee955fb2
+# %% ../nbs/01_data.ipynb #467fb013
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 MIN_SIDE = 16       # an image file smaller than this on a side is degenerate (no radiograph, not even a thumbnail)
 DARK = 1 / 16       # an image file whose brightest pixel is under this share of its maximum reads nearly black: warned
@@ -81,6 +81,7 @@ def _scale(a: np.ndarray, src, max_value=None, bits=None) -> np.ndarray:
         return a
     raise DataError(f"{src}: unsupported pixel type {a.dtype}")
 
+# %% ../nbs/01_data.ipynb #8f146154
 def _degenerate(x: np.ndarray) -> str | None:
     "Why a grey image (H, W) in [0, 1] can show no finding at all, or None."
     h, w = x.shape
@@ -90,6 +91,7 @@ def _degenerate(x: np.ndarray) -> str | None:
         return "every pixel is black" if v == 0 else "every pixel is white" if v == 1 else f"every pixel has the value {v:.3g}"
     return None
 
+# %% ../nbs/01_data.ipynb #d0967fa7
 def load_image(src,                # a path (str/Path) to an image file, or an array (H,W) / (H,W,C)
                max_value=None,     # value that maps to 1.0; default: a 16-bit PNG's sBIT bits, else 255 (8-bit) / 65535
                size=None,          # optional output size: int (square) or (H, W); bilinear resize
@@ -150,7 +152,7 @@ def load_image(src,                # a path (str/Path) to an image file, or an a
         x = np.asarray(Image.fromarray(x, mode='F').resize((w, h), Image.BILINEAR), dtype=np.float32).clip(0, 1)
     return x
 
-# %% ../nbs/01_data.ipynb #586aedc9
+# %% ../nbs/01_data.ipynb #0f3b88e6
 def _txv_data(name: str) -> Path:
     "A data file shipped inside the installed torchxrayvision package."
     import importlib.util                                       # locate the package without importing it (5 s)
@@ -191,6 +193,7 @@ def _text(node):
     t = node.text if node is not None else None
     return t.strip() if t and t.strip() else None
 
+# %% ../nbs/01_data.ipynb #78a6d81e
 @functools.cache
 def _iu_xray_reports(src: str) -> pd.DataFrame:
     split = {i: k for k, ids in r2gen_split().items() for i in ids}
@@ -283,7 +286,7 @@ def patient_split(patient_ids,                 # (n,) patient of each row
         out[p] = s; have[s] += V[p]
     return np.asarray(names, dtype=object)[out[inv]]
 
-# %% ../nbs/01_data.ipynb #f4556e3d
+# %% ../nbs/01_data.ipynb #092b7423
 _NIH_COLS = ['image', 'finding_labels', 'patient_id', 'follow_up', 'age', 'sex', 'view_position']
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, zlib.error)
 
@@ -341,6 +344,7 @@ def bundle_nih_sample(src,          # folder with labels.csv and images/*.png (t
     df.rename(columns={'image': 'image_id', 'split': 'third_party_split'}).to_csv(dst/'labels.csv', index=False)
     return dst
 
+# %% ../nbs/01_data.ipynb #f7726ddc
 @functools.cache
 def _nih_sample(folder: str) -> pd.DataFrame:
     folder = Path(folder)

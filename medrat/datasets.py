@@ -123,7 +123,7 @@ def load_chexpert(csv,                  # CheXpert train.csv / valid.csv
     how = f" (root {root} + Path {df['Path'].iloc[0]!r}; give root= for another folder)" if len(df) else ''
     return _drop_missing(out, 'path', csv, missing, how) if check_files else out
 
-# %% ../nbs/10a_datasets.ipynb #faacf330
+# %% ../nbs/10a_datasets.ipynb #4126e7b8
 _SECTION = re.compile(r'^\s*([A-Z][A-Z /&]+):', re.M)
 
 def report_sections(text: str) -> dict:
@@ -179,6 +179,7 @@ def _report_sections(rr: Path, studies) -> dict:
                       f"(first: {p}, {enc}); check their non-ASCII characters", DataWarning, stacklevel=3)
     return secs
 
+# %% ../nbs/10a_datasets.ipynb #571707ab
 def _mimic_ext(stems, n: int = 200) -> str:
     "'.jpg' (MIMIC-CXR-JPG) or '.dcm' (MIMIC-CXR): the extension of the first of `n` image paths (without one) that exists."
     for s in stems[:n]:

@@ -153,7 +153,7 @@ def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokeniz
     atomic_save(out, path)
     return out
 
-# %% ../nbs/10_experiments.ipynb #2d35ff66
+# %% ../nbs/10_experiments.ipynb #360768d6
 def plot_history(history,            # `MetricTracker.history`: one dict per epoch
                  path=None,          # PNG to write (None: only return the figure)
                  title: str = 'learning curves'):
@@ -205,6 +205,7 @@ def machine_info() -> dict:
 def _flat(d: dict, p: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
 
+# %% ../nbs/10_experiments.ipynb #d516fde2
 def _check_resume_config(out: Path, config: dict):
     "Refuse to resume a run whose configuration (other than its budget) differs, naming every difference."
     f = out / 'config.json'
@@ -264,6 +265,7 @@ def _train_experiment(out_dir, preset, budget, seed, resume, cache_dir, device, 
     with (run_lock(out) if rank == 0 else contextlib.nullcontext()):   # one run per folder, for the whole run
         return _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
 
+# %% ../nbs/10_experiments.ipynb #d817ca82
 def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws) -> dict:
     t_start = time.time()
     cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(*budget)   # budget: (epochs, steps), either may be None

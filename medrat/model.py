@@ -202,116 +202,123 @@ class MedRAT(nn.Module):
             raise ValueError(f"MedRAT.encode_report: tokens must be a (B, T) long tensor, got {tokens.dtype} {tuple(tokens.shape)}")
         return self._shared(*self.rep_features(tokens), self.rep_encoder)
 
-    @property
-    def global_scale(self) -> float:
-        "The factor `cfg.dec_global_scale` applied to z_global before the decoder ('sqrt_d': sqrt(d_model))."
-        g = self.cfg.dec_global_scale
-        return math.sqrt(self.cfg.d_model) if g == 'sqrt_d' else float(g)
+# %% ../nbs/07_model.ipynb #9f12243d
+@patch
+def decoder_inputs(self: MedRAT, enc: Encoded, augment: bool=False) -> tuple:
+    "What the decoder reads, by the ablation switches: (z_global * global_scale|None, z_local|None, mask|None)."
+    c = self.cfg
+    zl, m = enc.z_local, enc.mask
+    if augment: zl, m = local_augment(zl, m, c.aug, p=c.aug_p, sigma=c.aug_sigma)
+    zg = enc.z_global * self.global_scale if c.use_global else None          # decoder copy only; losses keep z_global
+    return zg, (zl if c.use_local else None), (m if c.use_local else None)
 
-    def decoder_inputs(self, enc: Encoded, augment: bool=False) -> tuple:
-        "What the decoder reads, by the ablation switches: (z_global * global_scale|None, z_local|None, mask|None)."
-        c = self.cfg
-        zl, m = enc.z_local, enc.mask
-        if augment: zl, m = local_augment(zl, m, c.aug, p=c.aug_p, sigma=c.aug_sigma)
-        zg = enc.z_global * self.global_scale if c.use_global else None          # decoder copy only; losses keep z_global
-        return zg, (zl if c.use_local else None), (m if c.use_local else None)
+@patch(as_prop=True)
+def global_scale(self: MedRAT) -> float:
+    "The factor `cfg.dec_global_scale` applied to z_global before the decoder ('sqrt_d': sqrt(d_model))."
+    g = self.cfg.dec_global_scale
+    return math.sqrt(self.cfg.d_model) if g == 'sqrt_d' else float(g)
 
-    # -- training -------------------------------------------------------------------------------------------
-    def forward(self, x: Tensor|None, # images (or cached features) of the batch, or None (reports only)
-                tokens: Tensor, # (B_r, T) reports, [BOS ... EOS PAD...]
-                x_aug: Tensor|None=None, # augmented views of the images (contrastive loss only)
-                tokens_aug: Tensor|None=None, # augmented views of the reports (sentences shuffled)
-               ) -> dict:
-        "Training forward: logprobs (B_r, T-1, V) of the auto-encoded reports and the global vectors of every view."
-        c = self.cfg
-        rep = self.encode_report(tokens)
-        zg, zl, m = self.decoder_inputs(rep, augment=self.training)
-        out = dict(logprobs=self.decoder(tokens[:, :-1], zg, zl, m),            # (B_r, T-1, V), row t predicts token t+1
-                   z_rep=rep.z_global, z_img=None, z_img_aug=None, z_rep_aug=None, cls_img=None, cls_rep=None)
-        if exists(x): out['z_img'] = self.encode_image(x).z_global
-        if c.use_contrast:                                                      # the second views skip the decoder
-            if exists(x_aug): out['z_img_aug'] = self.encode_image(x_aug).z_global
-            if exists(tokens_aug): out['z_rep_aug'] = self.encode_report(tokens_aug).z_global
-        if c.use_class:
-            out['cls_rep'] = self.classifier(out['z_rep'])                      # (B_r, C) logits
-            if exists(x): out['cls_img'] = self.classifier(out['z_img'])        # (B_i, C) logits
-        return out
+# %% ../nbs/07_model.ipynb #6aae9245
+@patch
+def forward(self: MedRAT, x: Tensor|None, # images (or cached features) of the batch, or None (reports only)
+            tokens: Tensor, # (B_r, T) reports, [BOS ... EOS PAD...]
+            x_aug: Tensor|None=None, # augmented views of the images (contrastive loss only)
+            tokens_aug: Tensor|None=None, # augmented views of the reports (sentences shuffled)
+           ) -> dict:
+    "Training forward: logprobs (B_r, T-1, V) of the auto-encoded reports and the global vectors of every view."
+    c = self.cfg
+    rep = self.encode_report(tokens)
+    zg, zl, m = self.decoder_inputs(rep, augment=self.training)
+    out = dict(logprobs=self.decoder(tokens[:, :-1], zg, zl, m),            # (B_r, T-1, V), row t predicts token t+1
+               z_rep=rep.z_global, z_img=None, z_img_aug=None, z_rep_aug=None, cls_img=None, cls_rep=None)
+    if exists(x): out['z_img'] = self.encode_image(x).z_global
+    if c.use_contrast:                                                      # the second views skip the decoder
+        if exists(x_aug): out['z_img_aug'] = self.encode_image(x_aug).z_global
+        if exists(tokens_aug): out['z_rep_aug'] = self.encode_report(tokens_aug).z_global
+    if c.use_class:
+        out['cls_rep'] = self.classifier(out['z_rep'])                      # (B_r, C) logits
+        if exists(x): out['cls_img'] = self.classifier(out['z_img'])        # (B_i, C) logits
+    return out
 
-    def loss(self, out: dict, # from `forward`
-             tokens: Tensor, # (B_r, T) the reports given to `forward`
-             img_labels: Tensor|None, # (B_i, C) 0/1 image labels
-             rep_labels: Tensor, # (B_r, C) 0/1 report labels
-             img_mask: Tensor|None=None, # (B_i, C) bool, True = label known (e.g. NIH lacks some classes)
-             rep_mask: Tensor|None=None, # (B_r, C) bool
-            ) -> tuple[Tensor, dict]: # total (scalar), parts dict(lang, contrast, cls, total) as tensors
-        "Eq. 6: w_lang * L_lang + w_contrast * L_contrast + w_class * (L_class(images) + L_class(reports))."
-        if tokens.shape[0] != out['logprobs'].shape[0] or tokens.shape[1] != out['logprobs'].shape[1] + 1:
-            raise ValueError(f"MedRAT.loss: tokens {tuple(tokens.shape)} are not the reports of this forward "
-                             f"(logprobs {tuple(out['logprobs'].shape)})")
-        c = self.cfg
-        lang = lang_loss(out['logprobs'], tokens[:, 1:], c.pad_id)
-        contrast, cls = None, None                                              # switched off: skipped, logged as 0
-        if c.use_contrast:
-            feats, labels, ids = contrastive_views(out, img_labels, rep_labels, img_mask, rep_mask)
-            contrast = CONTRASTIVE_LOSSES[c.contrast_loss](feats, labels, sample_ids=ids, temperature=c.temperature)
-        if c.use_class:
-            cls = class_loss(out['cls_rep'], rep_labels.float(), rep_mask)
-            if exists(out['cls_img']): cls = cls + class_loss(out['cls_img'], img_labels.float(), img_mask)
-        return total_loss(lang, contrast, cls, w_lang=c.w_lang, w_contrast=c.w_contrast, w_class=c.w_class)
+# %% ../nbs/07_model.ipynb #3fc80431
+@patch
+def loss(self: MedRAT, out: dict, # from `forward`
+         tokens: Tensor, # (B_r, T) the reports given to `forward`
+         img_labels: Tensor|None, # (B_i, C) 0/1 image labels
+         rep_labels: Tensor, # (B_r, C) 0/1 report labels
+         img_mask: Tensor|None=None, # (B_i, C) bool, True = label known (e.g. NIH lacks some classes)
+         rep_mask: Tensor|None=None, # (B_r, C) bool
+        ) -> tuple[Tensor, dict]: # total (scalar), parts dict(lang, contrast, cls, total) as tensors
+    "Eq. 6: w_lang * L_lang + w_contrast * L_contrast + w_class * (L_class(images) + L_class(reports))."
+    if tokens.shape[0] != out['logprobs'].shape[0] or tokens.shape[1] != out['logprobs'].shape[1] + 1:
+        raise ValueError(f"MedRAT.loss: tokens {tuple(tokens.shape)} are not the reports of this forward "
+                         f"(logprobs {tuple(out['logprobs'].shape)})")
+    c = self.cfg
+    lang = lang_loss(out['logprobs'], tokens[:, 1:], c.pad_id)
+    contrast, cls = None, None                                              # switched off: skipped, logged as 0
+    if c.use_contrast:
+        feats, labels, ids = contrastive_views(out, img_labels, rep_labels, img_mask, rep_mask)
+        contrast = CONTRASTIVE_LOSSES[c.contrast_loss](feats, labels, sample_ids=ids, temperature=c.temperature)
+    if c.use_class:
+        cls = class_loss(out['cls_rep'], rep_labels.float(), rep_mask)
+        if exists(out['cls_img']): cls = cls + class_loss(out['cls_img'], img_labels.float(), img_mask)
+    return total_loss(lang, contrast, cls, w_lang=c.w_lang, w_contrast=c.w_contrast, w_class=c.w_class)
 
-    # -- inference ------------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def generate(self, x: Tensor, # images (or cached features)
-                 beam_size: int=3, # 1 = greedy
-                 max_len: int|None=None, # default cfg.max_len
-                 trigram_block: bool=False, # never repeat a trigram
-                 return_text: bool=False, # also return the decoded texts (needs a tokenizer)
-                 length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`); 0 = raw log-probability
-                ) -> list[list[int]]: # ids without BOS/EOS; (ids, texts) with return_text
-        "Write a report for every image: beam search (or greedy) from the image's [z_global ; z_local]."
-        if return_text and not exists(self.tokenizer):
-            raise ValueError("MedRAT.generate(return_text=True): no tokenizer attached (MedRAT(cfg, tokenizer=...) or MedRAT.load)")
-        was_training = self.training
-        self.eval()
-        try:
-            ids = self.decode(self.encode_image(x), beam_size=beam_size, max_len=max_len, trigram_block=trigram_block,
-                              length_penalty=length_penalty)
-        finally: self.train(was_training)
-        return (ids, [self.tokenizer.decode(s) for s in ids]) if return_text else ids
+# %% ../nbs/07_model.ipynb #ab7eaae1
+@patch
+@torch.no_grad()
+def generate(self: MedRAT, x: Tensor, # images (or cached features)
+             beam_size: int=3, # 1 = greedy
+             max_len: int|None=None, # default cfg.max_len
+             trigram_block: bool=False, # never repeat a trigram
+             return_text: bool=False, # also return the decoded texts (needs a tokenizer)
+             length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`); 0 = raw log-probability
+            ) -> list[list[int]]: # ids without BOS/EOS; (ids, texts) with return_text
+    "Write a report for every image: beam search (or greedy) from the image's [z_global ; z_local]."
+    if return_text and not exists(self.tokenizer):
+        raise ValueError("MedRAT.generate(return_text=True): no tokenizer attached (MedRAT(cfg, tokenizer=...) or MedRAT.load)")
+    was_training = self.training
+    self.eval()
+    try:
+        ids = self.decode(self.encode_image(x), beam_size=beam_size, max_len=max_len, trigram_block=trigram_block,
+                          length_penalty=length_penalty)
+    finally: self.train(was_training)
+    return (ids, [self.tokenizer.decode(s) for s in ids]) if return_text else ids
 
-    # -- checkpoints ----------------------------------------------------------------------------------------
-    def save(self, path, # file to write
-             tokenizer=None, # vocabulary to store with the weights (default: the attached one)
-            ) -> Path:
-        "Checkpoint: config, weights and (if any) the tokenizer's vocabulary, in one file."
-        tok, vocab = default(tokenizer, self.tokenizer), None
-        if exists(tok):
-            with tempfile.TemporaryDirectory() as d:
-                tok.save(Path(d) / 'vocab.json'); vocab = (Path(d) / 'vocab.json').read_text()
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save(dict(format='medrat-checkpoint-1', config=asdict(self.cfg), state_dict=self.state_dict(), vocab=vocab), path)
-        return path
+# %% ../nbs/07_model.ipynb #773c45bc
+@patch
+def save(self: MedRAT, path, # file to write
+         tokenizer=None, # vocabulary to store with the weights (default: the attached one)
+        ) -> Path:
+    "Checkpoint: config, weights and (if any) the tokenizer's vocabulary, in one file."
+    tok, vocab = default(tokenizer, self.tokenizer), None
+    if exists(tok):
+        with tempfile.TemporaryDirectory() as d:
+            tok.save(Path(d) / 'vocab.json'); vocab = (Path(d) / 'vocab.json').read_text()
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save(dict(format='medrat-checkpoint-1', config=asdict(self.cfg), state_dict=self.state_dict(), vocab=vocab), path)
+    return path
 
-    @classmethod
-    def load(cls, path, map_location='cpu') -> MedRAT:
-        "Rebuild a model (and its tokenizer, if saved) from `save`'s file."
-        path = Path(path)
-        if not path.exists(): raise DataError(f"{path}: checkpoint file not found")
-        fix = 'train the run again (`medrat train --fresh`)'
-        ck = load_torch(path, fix=fix, map_location=map_location)           # weights_only: nothing in the file runs
-        if not isinstance(ck, dict) or ck.get('format') != 'medrat-checkpoint-1':
-            raise DataError(f"{path}: not a medrat file (or damaged): not a medrat checkpoint (no format 'medrat-checkpoint-1'); {fix}")
-        try: cfg = MedRATConfig(**ck['config'])
-        except (TypeError, ValueError) as e: raise DataError(f"{path}: checkpoint config does not fit MedRATConfig ({e})") from e
-        tok = None
-        if exists(ck.get('vocab')):
-            from medrat.text import Tokenizer
-            with tempfile.TemporaryDirectory() as d:
-                (Path(d) / 'vocab.json').write_text(ck['vocab']); tok = Tokenizer.load(Path(d) / 'vocab.json')
-        model = cls(replace(cfg, pretrained=False), tokenizer=tok)              # weights come from the file
-        model.cfg = cfg
-        model.load_state_dict(ck['state_dict'])
-        return model
+@patch(cls_method=True)
+def load(cls: MedRAT, path, map_location='cpu') -> MedRAT:
+    "Rebuild a model (and its tokenizer, if saved) from `save`'s file."
+    path = Path(path)
+    if not path.exists(): raise DataError(f"{path}: checkpoint file not found")
+    fix = 'train the run again (`medrat train --fresh`)'
+    ck = load_torch(path, fix=fix, map_location=map_location)           # weights_only: nothing in the file runs
+    if not isinstance(ck, dict) or ck.get('format') != 'medrat-checkpoint-1':
+        raise DataError(f"{path}: not a medrat file (or damaged): not a medrat checkpoint (no format 'medrat-checkpoint-1'); {fix}")
+    try: cfg = MedRATConfig(**ck['config'])
+    except (TypeError, ValueError) as e: raise DataError(f"{path}: checkpoint config does not fit MedRATConfig ({e})") from e
+    tok = None
+    if exists(ck.get('vocab')):
+        from medrat.text import Tokenizer
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / 'vocab.json').write_text(ck['vocab']); tok = Tokenizer.load(Path(d) / 'vocab.json')
+    model = cls(replace(cfg, pretrained=False), tokenizer=tok)              # weights come from the file
+    model.cfg = cfg
+    model.load_state_dict(ck['state_dict'])
+    return model
 
 # %% ../nbs/07_model.ipynb #fce73949
 def n_params(module: nn.Module|None, trainable_only: bool=False) -> int:

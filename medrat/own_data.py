@@ -89,7 +89,7 @@ def paper_tables(scores: dict) -> str:
     out += [f'**Per class: {m0}** (CE F1)', '', markdown_table(head, rows)]
     return '\n'.join(out) + '\n'
 
-# %% ../nbs/10d_own_data.ipynb #13a6283d
+# %% ../nbs/10d_own_data.ipynb #d25e6729
 def _limit(t, n): return t if t is None or n is None else t.head(n)
 
 DATASET_NAMES = dict(mimic='MIMIC-CXR', iu='IU X-ray')
@@ -99,6 +99,7 @@ def _test_names(tests) -> list:
     names = [DATASET_NAMES[t.kind] for t in tests]
     return [n if names.count(n) == 1 else f'{n} ({names[:i + 1].count(n)})' for i, n in enumerate(names)]
 
+# %% ../nbs/10d_own_data.ipynb #d40c6cf6
 @holds_run_lock('out_dir')                          # one run per folder
 def train_on_sources(images='nih',                 # image source: nih | chexpert:CSV | mimic:ROOT | iu:IMAGES_DIR
                      reports='iu',                 # report source: iu | mimic:ROOT

@@ -181,7 +181,7 @@ def plot_embedding_static(xy, modality, labels, color_by: str = 'modality', labe
     ax.set_title(default(title, f'shared space, coloured by {color_by}'), fontsize=10)
     return ax.figure
 
-# %% ../nbs/20a_plots.ipynb #a7e44025
+# %% ../nbs/20a_plots.ipynb #8a8c2288
 def _in_jupyter() -> bool:
     try:
         from IPython import get_ipython
@@ -202,6 +202,7 @@ def _png(img) -> bytes:
     "A picture (H, W) uint8 or float in [0, 1] as PNG bytes."
     return base64.b64decode(thumbnail_b64(img, size=max(np.shape(img)[:2])).split(',', 1)[1])
 
+# %% ../nbs/20a_plots.ipynb #e2174cd2
 class Explorer:
     "Widget-driven view over several runs; `figure()` gives the current plotly figure, `widget` the controls, map and panel."
     def __init__(self, runs: dict, # name -> RunArtefacts
@@ -326,6 +327,7 @@ class Explorer:
         redraw()
         return self.widget
 
+# %% ../nbs/20a_plots.ipynb #3a305c05
 def explorer(runs: dict, # name -> RunArtefacts (e.g. full model and ablations)
              color_by: str = 'modality', # 'modality' or a pathology name
              modality: str = 'both', # 'both' | 'image' | 'report'

@@ -131,7 +131,7 @@ def _blur(img, sigma_px):
 EFFUSION_LEVEL = dict(small=(-.1, .16), moderate=(-.3, .2), large=(-.58, .25))    # (level below dome base, meniscus)
 PTX_GAP = dict(small=(.08, -.25), moderate=(.15, .15), large=(.25, .55))            # (max gap, lowest v reached)
 
-# %% ../nbs/12_synth.ipynb #3fee05b2
+# %% ../nbs/12_synth.ipynb #fb1e773b
 def _render_chunk(studies, size):
     B = len(studies); f32 = np.float32
     P = {k: np.array([s['patient'][k] for s in studies], f32)[:, None, None]
@@ -227,14 +227,14 @@ def _render_chunk(studies, size):
     img += P['noise'] * white
     return (np.clip(img, 0, 1) * 255 + .5).astype(np.uint8)
 
-
+# %% ../nbs/12_synth.ipynb #a7d430fb
 def render(details, size=128, chunk=32) -> np.ndarray:
     "Draw the studies that `details` describe (as `make_dataset` records them) -> uint8 (n, size, size)."
     out = np.empty((len(details), size, size), np.uint8)
     for s in range(0, len(details), chunk): out[s:s + chunk] = _render_chunk(details[s:s + chunk], size)
     return out
 
-# %% ../nbs/12_synth.ipynb #0a4bafd5
+# %% ../nbs/12_synth.ipynb #eefea774
 _ADV = dict(mild='mildly', moderate='moderately', severe='severely')
 
 def _positive_phrases(name, a) -> list[str]:
@@ -281,7 +281,7 @@ def _positive_phrases(name, a) -> list[str]:
                 f'{sd} {rt} catheter tip projects over the svc', f'a {sd}-sided {rt} central venous catheter is in place']
     raise DataError(f'unknown finding {name!r}; expected one of {FINDINGS}')
 
-
+# %% ../nbs/12_synth.ipynb #69b63f9a
 NEGATIVES = dict(   # statements of absence, each true only when the finding(s) named are absent
     heart=['the heart is normal in size', 'heart size is normal', 'the cardiomediastinal silhouette is within normal limits',
            'the heart and mediastinum are normal', 'normal heart size', 'the cardiac silhouette is normal in size'],

@@ -244,7 +244,7 @@ def write_dicom(path,                        # the .dcm file to write
     ds.save_as(path, enforce_file_format=True)
     return path
 
-# %% ../nbs/90_testing.ipynb #1604c9f1
+# %% ../nbs/90_testing.ipynb #1a6ddfd0
 def radiograph(h: int = 96, w: int = 80, seed: int = 0) -> np.ndarray:
     "A gray (h, w) uint8 picture that looks like a chest film: a bright body, two dark lung fields, noise."
     yy, xx = np.mgrid[:h, :w] / np.array([h, w])[:, None, None]
@@ -288,6 +288,7 @@ def fake_chexpert(folder,               # becomes CheXpert-v1.0-small/ (train.cs
         pd.DataFrame(rows, columns=['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] + CHEXPERT_LABELS).to_csv(folder / f'{split}.csv', index=False)
     return folder / 'train.csv'
 
+# %% ../nbs/90_testing.ipynb #43a1855e
 def fake_mimic(root,                    # a MIMIC-CXR-JPG-shaped folder
                n_studies: int = 60,     # studies (one report each; 1-2 images each)
                seed: int = 0,
