@@ -59,7 +59,7 @@ def _is_shown(name: str, shown: str) -> bool:
 
 def _displays(src: str) -> bool:
     "A demo cell whose last statement is an expression (not a call of a test helper): Jupyter shows its value."
-    if re.match(r'\s*#\|\s*(export|hide|default_exp)', src): return False
+    if re.match(r'\s*#\|\s*(export|hide|default_exp)', src) or src.rstrip().endswith(';'): return False   # `x;` shows nothing
     try: body = ast.parse(src).body
     except SyntaxError: return False
     if not body or not isinstance(body[-1], ast.Expr): return False
