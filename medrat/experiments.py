@@ -24,8 +24,8 @@ from .checkpoints import unwrap
 
 # %% auto #0
 __all__ = ['REAL_DATA_ABLATIONS', 'default_cache_dir', 'ExperimentData', 'prepare_nih_iu', 'test_and_baselines',
-           'save_embeddings', 'plot_history', 'fit_record', 'machine_info', 'model_config', 'train_experiment',
-           'ablation_dirs', 'run_ablations']
+           'save_embeddings', 'plot_history', 'fit_record', 'machine_info', 'check_resume_config', 'init_distributed',
+           'model_config', 'train_experiment', 'ablation_dirs', 'run_ablations']
 
 # %% ../nbs/10_experiments.ipynb #4d8c4686
 def default_cache_dir() -> Path:
@@ -206,7 +206,7 @@ def _flat(d: dict, p: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
 
 # %% ../nbs/10_experiments.ipynb #d516fde2
-def _check_resume_config(out: Path, config: dict):
+def check_resume_config(out: Path, config: dict):
     "Refuse to resume a run whose configuration (other than its budget) differs, naming every difference."
     f = out / 'config.json'
     if not ((out / 'state.pth').exists() and f.exists()): return
@@ -216,7 +216,7 @@ def _check_resume_config(out: Path, config: dict):
                              + '; '.join(f'{k}: {a.get(k)!r} there, {b.get(k)!r} now' for k in diff)
                              + "); use another output folder, or start over (`medrat train --fresh`, resume=False)")
 
-def _init_distributed(device):
+def init_distributed(device):
     "Under torchrun (WORLD_SIZE > 1): start the process group; returns (rank, world_size, device)."
     ws = int(os.environ.get('WORLD_SIZE', 1))
     if ws == 1: return 0, 1, device
@@ -260,7 +260,7 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
     finally: torch.set_num_threads(old_threads)
 
 def _train_experiment(out_dir, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw) -> dict:
-    rank, ws, device = _init_distributed(device)
+    rank, ws, device = init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     with (run_lock(out) if rank == 0 else contextlib.nullcontext()):   # one run per folder, for the whole run
         return _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
@@ -290,7 +290,7 @@ def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress
                             vocab=len(tok), image_size=data.image_size,
                             n_train_images=len(I['train']), n_valid_images=len(I['valid']), n_test_images=len(I['test']),
                             n_train_reports=len(R['train']), n_val_reports=len(R['val']), n_test_reports=len(R['test'])))
-    _check_resume_config(out, config)
+    check_resume_config(out, config)
     if rank == 0:
         atomic_write_text(out / 'config.json', json.dumps(jsonable(config), indent=1))
         tok.save(out / 'vocab.json')

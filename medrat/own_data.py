@@ -23,8 +23,8 @@ from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoenc
 from .evaluation import evaluate_reports, NLG_KEYS
 from .verdicts import num
 from .baselines import most_frequent_report, random_reports
-from .experiments import (default_cache_dir, model_config, fit_record, machine_info, _check_resume_config,
-                                _init_distributed)
+from .experiments import (default_cache_dir, model_config, fit_record, machine_info, check_resume_config,
+                                init_distributed)
 
 # %% auto #0
 __all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'train_on_sources']
@@ -124,7 +124,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     srcs = dict(images=parse_source(images, 'images'), reports=parse_source(reports, 'reports'),
                 val=parse_source(val, 'val') if exists(val) else None)
     tests = [parse_source(t, 'test') for t in ([test] if isinstance(test, str) else test or [])]
-    rank, ws, device = _init_distributed(device)
+    rank, ws, device = init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(epochs, steps)
     if cfg.monitor == 'valid_bleu4' and not exists(srcs['val']):
@@ -175,7 +175,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                             test={n: str(t) for n, t in zip(T, tests)}, frontal_only=frontal_only, vocab=len(tok),
                             n_train_images=len(I_tr), n_valid_images=len(I_va), n_train_reports=len(R_tr),
                             n_valid_reports=len(R_va), n_test={k: len(v) for k, v in T.items()}))
-    _check_resume_config(out, config)
+    check_resume_config(out, config)
     if rank == 0:
         (out / 'config.json').write_text(json.dumps(jsonable(config), indent=1)); tok.save(out / 'vocab.json')
     set_seed(seed)

@@ -47,13 +47,13 @@ def test_ddp_two_gloo_ranks_stay_identical():
 
 def test_resume_refuses_other_config(tmp_path):
     "Resuming into a folder that holds a run with another configuration is one clear error."
-    from medrat.experiments import _check_resume_config
+    from medrat.experiments import check_resume_config
     import json
     (tmp_path / 'state.pth').write_bytes(b'x')
     (tmp_path / 'config.json').write_text(json.dumps(dict(train=dict(bs=32, epochs=8), seed=1)))
-    _check_resume_config(tmp_path, dict(train=dict(bs=32, epochs=12), seed=1))       # more epochs: fine
+    check_resume_config(tmp_path, dict(train=dict(bs=32, epochs=12), seed=1))       # more epochs: fine
     with pytest.raises(ValueError, match=r"seed: 1 there, 2 now; train\.bs: 32 there, 16 now\).*--fresh"):
-        _check_resume_config(tmp_path, dict(train=dict(bs=16, epochs=8), seed=2))        # every difference is named
+        check_resume_config(tmp_path, dict(train=dict(bs=16, epochs=8), seed=2))        # every difference is named
 
 def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
     "The main job on tiny settings: 1 epoch, then resumed to 2 = 2 epochs straight; all output files are there."
