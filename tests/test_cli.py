@@ -203,12 +203,9 @@ def test_empty_reports_counted_and_named(tiny_run, tmp_path):
     for i in range(2):
         p = tmp_path/f'x{i}.png'; Image.fromarray(nih_sample().image[i]).save(p); paths.append(p)
     run = load_run(tiny_run)
-    with torch_no_grad(): run['model'].decoder.out.bias[run['model'].cfg.eos_id] = 1e4   # EOS first, always
+    import torch
+    with torch.no_grad(): run['model'].decoder.out.bias[run['model'].cfg.eos_id] = 1e4   # EOS first, always
     with pytest.warns(DataWarning, match=r"2 of 2 generated report\(s\) are empty \(first: .*x0.png\)"):
         df = generate_for_images(paths, run=run, beam_size=3)
     assert list(df.report) == ['', '']
 
-
-def torch_no_grad():
-    import torch
-    return torch.no_grad()
