@@ -66,8 +66,8 @@ def mid_epoch_state(run_dir: Path):
 
 
 def images_per_second(res: dict, n_images: int) -> float | None:
-    "Training images per second of a finished run (epochs run x training images / training seconds of all calls)."
-    t = res.get('wall_time_s', {}).get('training') or sum(h.get('seconds', 0) for h in res.get('history', []))
+    "Training images per second of a finished run: epochs run x training images / the seconds of those epochs (all calls)."
+    t = sum(h.get('seconds', 0) for h in res.get('history', []))    # wall_time_s.training is the last call's only
     return n_images * res['selection']['epochs_run'] / t if t else None
 
 
