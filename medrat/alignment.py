@@ -16,8 +16,9 @@ from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_see
 from .evaluation import macro_f1
 
 # %% auto #0
-__all__ = ['REQUIRED_KEYS', 'cross_modal_retrieval', 'knn_label_accuracy', 'modality_gap', 'pathology_silhouette', 'RunArtefacts',
-           'thumbnail_b64', 'load_artefacts', 'alignment_row', 'alignment_table']
+__all__ = ['REQUIRED_KEYS', 'known_positives', 'known_mask', 'cross_modal_retrieval', 'knn_label_accuracy', 'modality_gap',
+           'pathology_silhouette', 'RunArtefacts', 'thumbnail_b64', 'load_artefacts', 'alignment_row',
+           'alignment_table']
 
 # %% ../nbs/20_alignment.ipynb #26fdb410
 def _unit(z) -> np.ndarray:
@@ -26,7 +27,7 @@ def _unit(z) -> np.ndarray:
     if z.ndim != 2: raise ValueError(f"embeddings must be a 2-d array (n, d), got shape {z.shape}")
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
-def _positives(y, m=None, what='labels') -> np.ndarray:
+def known_positives(y, m=None, what='labels') -> np.ndarray:
     "(n, C) bool: label is positive AND known."
     y = np.asarray(y)
     if y.ndim != 2: raise ValueError(f"{what} must be (n, C), got shape {y.shape}")
@@ -36,7 +37,7 @@ def _positives(y, m=None, what='labels') -> np.ndarray:
         except ValueError: raise ValueError(f"{what}: mask of shape {np.shape(m)} does not fit labels {y.shape}") from None
     return p
 
-def _known(y, m=None) -> np.ndarray:
+def known_mask(y, m=None) -> np.ndarray:
     "(n, C) bool: True where the label is defined."
     y = np.asarray(y)
     return np.ones(y.shape, bool) if m is None else np.broadcast_to(np.asarray(m, bool), y.shape)
@@ -73,7 +74,7 @@ def cross_modal_retrieval(z_img, # (n_i, d) image global vectors
     "precision@k of sharing >= 1 positive pathology, image->report and report->image, by cosine similarity."
     _check_pair(z_img, y_img, z_rep, y_rep)
     m_img, m_rep = _split_mask(mask)
-    A, B = _positives(y_img, m_img, 'y_img'), _positives(y_rep, m_rep, 'y_rep')
+    A, B = known_positives(y_img, m_img, 'y_img'), known_positives(y_rep, m_rep, 'y_rep')
     if A.shape[1] != B.shape[1]: raise ValueError(f"y_img has {A.shape[1]} classes, y_rep has {B.shape[1]}")
     S = _unit(z_img) @ _unit(z_rep).T                                    # (n_i, n_r) cosine similarities
     rel = (A.astype(np.float32) @ B.T.astype(np.float32)) > 0            # (n_i, n_r) share a positive
@@ -101,8 +102,8 @@ def knn_label_accuracy(z_img, y_img, z_rep, y_rep, # as in `cross_modal_retrieva
     "Labels of each query predicted by majority vote of its k nearest neighbours of the other modality."
     _check_pair(z_img, y_img, z_rep, y_rep)
     m_img, m_rep = _split_mask(mask)
-    yi, yr = _positives(y_img, m_img, 'y_img'), _positives(y_rep, m_rep, 'y_rep')
-    ki, kr = _known(y_img, m_img), _known(y_rep, m_rep)
+    yi, yr = known_positives(y_img, m_img, 'y_img'), known_positives(y_rep, m_rep, 'y_rep')
+    ki, kr = known_mask(y_img, m_img), known_mask(y_rep, m_rep)
     S = _unit(z_img) @ _unit(z_rep).T
     a, b = _knn_one_way(S, yi, ki, yr, kr, k), _knn_one_way(S.T, yr, kr, yi, ki, k)
     return {**{f'i2r_knn_{n}': v for n, v in a.items()}, **{f'r2i_knn_{n}': v for n, v in b.items()}}
@@ -132,7 +133,7 @@ def pathology_silhouette(z, # (n, d) embeddings (images and reports together)
     from sklearn.metrics import silhouette_score
     z, y = np.asarray(z, np.float64), np.asarray(labels)
     if len(z) != len(y): raise ValueError(f"pathology_silhouette: {len(z)} embeddings but {len(y)} label rows")
-    known, pos = _known(y, mask), _positives(y, mask)
+    known, pos = known_mask(y, mask), known_positives(y, mask)
     names = default(names, CHEXPERT_LABELS if y.shape[1] == N_LABELS else [f'class {c}' for c in range(y.shape[1])])
     rows = []
     for c, name in enumerate(names):

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import NamedTuple
 import numpy as np
 from .core import CHEXPERT_LABELS, N_LABELS, exists, DataError
-from .evaluation import _check_texts, _as_binary, _clean_report, prepare_texts
+from .evaluation import check_texts, as_binary, clean_generated, prepare_texts
 
 # %% auto #0
 __all__ = ['most_frequent_report', 'random_reports', 'Retrieved', 'retrieve_by_labels', 'oracle_label_retrieval',
@@ -27,7 +27,7 @@ def most_frequent_report(train_reports, # training reports (list of str)
                          clean: bool = True, # count cleaned texts (`clean_report`), so case/punctuation variants pool
                         ) -> str:
     "The training report whose cleaned text occurs most often (ties: alphabetically first cleaned text)."
-    train_reports = _check_texts(train_reports, 'train_reports')
+    train_reports = check_texts(train_reports, 'train_reports')
     if not train_reports: raise ValueError("`train_reports` is empty")
     rank, _ = _report_ranks(train_reports, clean)
     return train_reports[int(np.argmin(rank))]
@@ -37,13 +37,14 @@ def random_reports(train_reports, # training reports (list of str)
                    seed: int = 0, # seed of the draw
                   ) -> list[str]:
     "`n` training reports drawn uniformly with replacement (seeded)."
-    train_reports = _check_texts(train_reports, 'train_reports')
+    train_reports = check_texts(train_reports, 'train_reports')
     if not train_reports: raise ValueError("`train_reports` is empty")
     idx = np.random.default_rng(seed).integers(0, len(train_reports), n)
     return [train_reports[i] for i in idx]
 
 # %% ../nbs/09a_baselines.ipynb #8b57e88b
 class Retrieved(NamedTuple):
+    "What a retrieval baseline returns: the reports, their training indices, the query labels."
     reports: list   # the retrieved training reports (as written)
     index: np.ndarray  # (n,) their indices in the training reports
     labels: np.ndarray  # (n, C) the query labels used (predicted ones for classify-then-retrieve)
@@ -57,12 +58,12 @@ def retrieve_by_labels(query_labels, # (n, C) 0/1 labels of the test studies
                        seed: int = 0, # seed of ties='random'
                       ) -> Retrieved:
     "For each query the training report with the nearest label vector (Hamming over known classes; ties: most frequent, or random)."
-    train_reports = _check_texts(train_reports, 'train_reports')
-    R = _as_binary(train_report_labels, 'train_report_labels')                 # (m, C)
+    train_reports = check_texts(train_reports, 'train_reports')
+    R = as_binary(train_report_labels, 'train_report_labels')                 # (m, C)
     q = np.asarray(query_labels, dtype=np.float64)
     try: qm = np.ones(q.shape, bool) if query_mask is None else np.broadcast_to(np.asarray(query_mask, bool), q.shape)
     except ValueError: raise ValueError(f"`query_mask` of shape {np.shape(query_mask)} does not fit query labels {q.shape}") from None
-    Q = _as_binary(q, 'query_labels', qm)                                      # (n, C)
+    Q = as_binary(q, 'query_labels', qm)                                      # (n, C)
     if len(R) != len(train_reports):
         raise ValueError(f"`train_report_labels` has {len(R)} rows but there are {len(train_reports)} training reports")
     if not train_reports: raise ValueError("`train_reports` is empty")
@@ -109,7 +110,7 @@ def fit_label_classifier(train_feats, # (N, d) or (N, n_patches, d) training-ima
     known = np.ones(np.shape(train_labels), bool) if train_mask is None else np.asarray(train_mask, bool)
     if known.shape != np.shape(train_labels):
         raise ValueError(f"`train_mask` has shape {known.shape} but `train_labels` has {np.shape(train_labels)}")
-    Y = _as_binary(train_labels, 'train_labels', known)
+    Y = as_binary(train_labels, 'train_labels', known)
     if len(X) != len(Y): raise ValueError(f"`train_feats` has {len(X)} rows but `train_labels` has {len(Y)}")
     scaler = StandardScaler().fit(X)
     Xs = scaler.transform(X)

@@ -21,8 +21,8 @@ from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'KEEP_REPORTS', 'config_spec',
            'steps_per_epoch', 'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config',
-           'train_config', 'score_reports', 'baseline_reports', 'main_table', 'detail_table', 'findings',
-           'results_markdown', 'keep_run', 'run_benchmark', 'benchmark_results']
+           'train_config', 'score_reports', 'baseline_reports', 'budget_words', 'main_table', 'detail_table',
+           'findings', 'results_markdown', 'keep_run', 'run_benchmark', 'benchmark_results']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -245,7 +245,7 @@ def baseline_reports(data: BenchmarkData, seed: int = 0) -> dict:
             CEILING: rewrite_reports(b['test'].details, seed=seed + 1000)}
 
 # %% ../nbs/12a_benchmark.ipynb #b7b1d98a
-def _steps(s: dict) -> str:
+def budget_words(s: dict) -> str:
     "A run's budget in words: optimiser steps and epochs (older results: epochs only)."
     ep = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
     return f"{s['steps']:,} optimiser steps ({ep})" if 'steps' in s else ep
@@ -328,7 +328,7 @@ def results_markdown(results: dict) -> str:
     head = (f"**{GENERATED}.** Scale `{results['scale']}`, seed {results['seed']}: {s['n_images']} training images and "
             f"{s['n_reports']} training reports (unpaired, different seeds), {s['n_val']} validation and {s['n_test']} test "
             f"studies with paired reports; frozen `{s['backbone']}` features at {s['img_size']} px ({results.get('n_patches')} patches), "
-            f"K={s['n_views']} views; MedRATConfig.{s['model']} {s['model_kw']}, {_steps(s)} of N={s['bs']}+{s['bs']}, "
+            f"K={s['n_views']} views; MedRATConfig.{s['model']} {s['model_kw']}, {budget_words(s)} of N={s['bs']}+{s['bs']}, "
             f"selection by {s['monitor']}, test beam {s['beam']}; bootstrap 95% intervals over test images ({s['n_boot']} resamples). "
             f"Labeler agreement with the generator on the training reports: {num(results.get('labeler_agreement_min'))} (worst class).")
     tail = (f"Wall time {num(w.get('total', np.nan) / 60, 1)} min (features {num(w.get('features', np.nan), 0)} s"

@@ -496,8 +496,8 @@ def run_summary(res: dict,        # a `train_experiment` / `train_on_sources` re
 # %% ../nbs/11_cli.ipynb #6f514883
 def _references(csv, images) -> list:
     "The reference report of each image from a CSV with columns image, report (by path, else by file name)."
-    from medrat.data import _read_csv
-    df = _read_csv(csv, ['image', 'report'], what='references CSV')
+    from medrat.data import read_checked_csv
+    df = read_checked_csv(csv, ['image', 'report'], what='references CSV')
     by = {**{Path(str(p)).name: r for p, r in zip(df.image, df.report)}, **{str(p): r for p, r in zip(df.image, df.report)}}
     miss = [p for p in images if str(p) not in by and Path(p).name not in by]
     if miss: raise DataError(f"--references {csv}: no row for {len(miss)} of {len(images)} image(s) (first: {miss[0]})")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from .core import DataError, default, exists, jsonable, markdown_table
 from .verdicts import num, estimate, paired_verdict
-from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdown, _steps
+from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdown, budget_words
 
 # %% auto #0
 __all__ = ['TABLE_CONFIGS', 'seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds',
@@ -194,8 +194,8 @@ def publication(folder,                          # the committed runs of one ben
             for part in ('baselines', 'configs') for name, per in S[part].items()]
     st = r0['settings']
     missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]
-    md = '\n'.join([f"### The benchmark at convergence, {_steps(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
-        f"Scale `{r0['scale']}`: {_steps(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
+    md = '\n'.join([f"### The benchmark at convergence, {budget_words(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
+        f"Scale `{r0['scale']}`: {budget_words(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
         f"{st['n_val']} validation studies for the selection score ({st['monitor']}), {st['n_test']} test studies, beam {st['beam']}. "
         "Each cell: the mean over seeds, then each seed's value. *Best step*: the step of the kept checkpoint; *verdict*: "
         "whether the moving median of the selection score had stopped improving (chapter `learner`).", '',

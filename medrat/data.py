@@ -13,9 +13,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, pkg_data, binarize_u_zeros
 
 # %% auto #0
-__all__ = ['DICOM_SUFFIXES', 'MIN_SIDE', 'DARK', 'NIH_TO_CHEXPERT', 'NIH_LABELS', 'is_dicom', 'DataWarning', 'load_image',
-           'r2gen_split', 'iu_xray_reports', 'nih_to_chexpert', 'patient_split', 'bundle_nih_sample', 'nih_sample',
-           'data_summary']
+__all__ = ['DICOM_SUFFIXES', 'MIN_SIDE', 'DARK', 'NIH_TO_CHEXPERT', 'NIH_LABELS', 'is_dicom', 'DataWarning', 'to_gray',
+           'scale_unit', 'why_degenerate', 'load_image', 'r2gen_split', 'iu_xray_reports', 'nih_to_chexpert',
+           'patient_split', 'raw_bytes', 'utf8_fallback', 'decodes_as', 'read_checked_csv', 'bundle_nih_sample',
+           'nih_sample', 'data_summary']
 
 # %% ../nbs/01_data.ipynb #1de32aa2
 DICOM_SUFFIXES = ('.dcm', '.dicom')
@@ -35,7 +36,7 @@ DARK = 1 / 16       # an image file whose brightest pixel is under this share of
 class DataWarning(UserWarning):
     "Input medrat reads as its rules say but that is probably not what was meant; the message names the file and counts."
 
-def _to_gray(a: np.ndarray, src) -> np.ndarray:
+def to_gray(a: np.ndarray, src) -> np.ndarray:
     "(H,W), (H,W,1), (H,W,2=LA), (H,W,3) or (H,W,4) float in [0,1] -> (H,W)."
     if a.ndim == 2: return a
     if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
@@ -64,7 +65,7 @@ def _white(a: np.ndarray, max_value=None, bits=None):
     if bits is not None and a.size and a.max() <= 2 ** bits - 1: return 2 ** bits - 1   # low-bit data, not scaled up
     return 255 if a.dtype == np.uint8 else 65535
 
-def _scale(a: np.ndarray, src, max_value=None, bits=None) -> np.ndarray:
+def scale_unit(a: np.ndarray, src, max_value=None, bits=None) -> np.ndarray:
     "Integer / float array -> float32 in [0, 1]."
     if a.dtype == np.bool_: return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.integer):
@@ -82,7 +83,7 @@ def _scale(a: np.ndarray, src, max_value=None, bits=None) -> np.ndarray:
     raise DataError(f"{src}: unsupported pixel type {a.dtype}")
 
 # %% ../nbs/01_data.ipynb #8f146154
-def _degenerate(x: np.ndarray) -> str | None:
+def why_degenerate(x: np.ndarray) -> str | None:
     "Why a grey image (H, W) in [0, 1] can show no finding at all, or None."
     h, w = x.shape
     if min(h, w) < MIN_SIDE: return f"{h}x{w} px, smaller than {MIN_SIDE} px on a side"
@@ -134,8 +135,8 @@ def load_image(src,                # a path (str/Path) to an image file, or an a
         a, name = np.asarray(src), 'array'
         if a.dtype == object: raise DataError(f"{name}: not a numeric image array")
     if a.ndim == 3 and a.shape[-1] in (2, 4): a = a[..., :-1]     # drop alpha before range checks
-    x = _to_gray(_scale(a, name, max_value, bits), name)
-    why = _degenerate(x) if is_file else None
+    x = to_gray(scale_unit(a, name, max_value, bits), name)
+    why = why_degenerate(x) if is_file else None
     if why and degenerate != 'ignore':
         msg = f"{name}: degenerate image ({why}): no chest radiograph, a report of it means nothing"
         if degenerate == 'error': raise DataError(msg)
@@ -290,19 +291,21 @@ def patient_split(patient_ids,                 # (n,) patient of each row
 _NIH_COLS = ['image', 'finding_labels', 'patient_id', 'follow_up', 'age', 'sex', 'view_position']
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, zlib.error)
 
-def _raw_bytes(path: Path) -> bytes:
+def raw_bytes(path: Path) -> bytes:
+    "A file's bytes, gunzipped when its name ends in `.gz`."
     return gzip.open(path).read() if path.suffix == '.gz' else path.read_bytes()
 
-def _not_utf8(raw: bytes) -> tuple[int, str]:
+def utf8_fallback(raw: bytes) -> tuple[int, str]:
     "(first line that is not UTF-8, the 8-bit encoding that reads the whole text: cp1252 if it can, else latin-1)."
-    line = next((k + 1 for k, l in enumerate(raw.split(b'\n')) if not _decodes(l, 'utf-8')), 0)
-    return line, 'cp1252' if _decodes(raw, 'cp1252') else 'latin-1'
+    line = next((k + 1 for k, l in enumerate(raw.split(b'\n')) if not decodes_as(l, 'utf-8')), 0)
+    return line, 'cp1252' if decodes_as(raw, 'cp1252') else 'latin-1'
 
-def _decodes(b: bytes, enc: str) -> bool:
+def decodes_as(b: bytes, enc: str) -> bool:
+    "Whether `b` is valid text in the encoding `enc`."
     try: b.decode(enc); return True
     except UnicodeDecodeError: return False
 
-def _read_csv(path, required, what='label CSV', **kw) -> pd.DataFrame:
+def read_checked_csv(path, required, what='label CSV', **kw) -> pd.DataFrame:
     "Read a CSV (UTF-8; other text falls back to cp1252/Latin-1 with a warning), checking the required columns."
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: {what} not found")
@@ -310,7 +313,7 @@ def _read_csv(path, required, what='label CSV', **kw) -> pd.DataFrame:
     try: df = pd.read_csv(path, **kw)
     except UnicodeDecodeError:
         try:
-            line, enc = _not_utf8(_raw_bytes(path))
+            line, enc = utf8_fallback(raw_bytes(path))
             df = pd.read_csv(path, encoding=enc, **kw)
         except _CSV_ERRORS as e: raise DataError(f"{path}: unreadable {what} ({e})") from None
         odd = df.astype(str).apply(lambda s: s.str.contains(r'[^\x00-\x7f]')).any(axis=1)
@@ -326,7 +329,7 @@ def bundle_nih_sample(src,          # folder with labels.csv and images/*.png (t
                      ) -> Path:
     "Pack the NIH sample into images.npz (uint8 (n,64,64) grey) + labels.csv; check colour loses nothing."
     src = Path(src); dst = Path(dst) if dst is not None else pkg_data('nih_cxr14_sample')
-    df = _read_csv(src/'labels.csv', _NIH_COLS).sort_values('image').reset_index(drop=True)
+    df = read_checked_csv(src/'labels.csv', _NIH_COLS).sort_values('image').reset_index(drop=True)
     imgs = []
     for r, f in enumerate(df['image']):
         p = src/'images'/f
@@ -349,7 +352,7 @@ def bundle_nih_sample(src,          # folder with labels.csv and images/*.png (t
 def _nih_sample(folder: str) -> pd.DataFrame:
     folder = Path(folder)
     csv = folder/'labels.csv'
-    df = _read_csv(csv, ['image_id', 'finding_labels', 'patient_id', 'view_position', 'age', 'sex'])
+    df = read_checked_csv(csv, ['image_id', 'finding_labels', 'patient_id', 'view_position', 'age', 'sex'])
     npz = folder/'images.npz'
     if not npz.exists(): raise DataError(f"{npz}: image archive not found")
     with np.load(npz) as z: images, ids = z['images'], z['image_ids']

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, binarize_u_zeros
-from .data import DataWarning, _read_csv, _raw_bytes, _not_utf8, _decodes, iu_xray_reports, load_image
+from .data import DataWarning, read_checked_csv, raw_bytes, utf8_fallback, decodes_as, iu_xray_reports, load_image
 
 # %% auto #0
 __all__ = ['load_chexpert', 'report_sections', 'is_redacted', 'load_mimic_cxr', 'load_iu_xray']
@@ -91,7 +91,7 @@ def load_chexpert(csv,                  # CheXpert train.csv / valid.csv
                  ) -> pd.DataFrame:
     "CheXpert label CSV + images -> one row per image: path, patient_id, study, view, raw labels, labels, label_mask."
     csv = Path(csv)
-    df = _read_csv(csv, ['Path'] + CHEXPERT_LABELS)
+    df = read_checked_csv(csv, ['Path'] + CHEXPERT_LABELS)
     _require_filled(df, ['Path'], csv)
     win = df['Path'].astype(str).str.contains('\\', regex=False).to_numpy()
     if win.any():                                               # a table saved on Windows: repaired, counted
@@ -141,7 +141,7 @@ def _read_text(p: Path) -> tuple[str, str]:
     "(text, encoding) of a report file: UTF-8 (a byte-order mark dropped), else cp1252, else Latin-1."
     b = Path(p).read_bytes()
     for enc in ('utf-8-sig', 'cp1252'):
-        if _decodes(b, enc): return b.decode(enc), enc.replace('-sig', '')
+        if decodes_as(b, enc): return b.decode(enc), enc.replace('-sig', '')
     return b.decode('latin-1'), 'latin-1'
 
 def is_redacted(text) -> bool:
@@ -196,12 +196,12 @@ def load_mimic_cxr(root,                # MIMIC-CXR-JPG (or MIMIC-CXR) folder ho
     root = Path(root)
     if not root.is_dir(): raise DataError(f"{root}: MIMIC-CXR folder not found")
     lab_csv, meta_csv = _find_table(root, 'mimic-cxr-2.0.0-chexpert'), _find_table(root, 'mimic-cxr-2.0.0-metadata')
-    labels = _read_csv(lab_csv, ['subject_id', 'study_id'] + CHEXPERT_LABELS)
+    labels = read_checked_csv(lab_csv, ['subject_id', 'study_id'] + CHEXPERT_LABELS)
     _require_filled(labels, ['subject_id', 'study_id'], lab_csv)
     raw = _check_labels(labels, lab_csv)
     keep = _duplicates(labels[['subject_id', 'study_id']], pd.DataFrame(raw), lab_csv, 'study')
     if not keep.all(): labels, raw = labels[keep].reset_index(drop=True), raw[keep]
-    meta = _read_csv(meta_csv, ['dicom_id', 'subject_id', 'study_id', 'ViewPosition'])
+    meta = read_checked_csv(meta_csv, ['dicom_id', 'subject_id', 'study_id', 'ViewPosition'])
     _require_filled(meta, ['dicom_id', 'subject_id', 'study_id'], meta_csv)
     keep = _duplicates(meta[['dicom_id']], meta[['subject_id', 'study_id', 'ViewPosition']], meta_csv, 'image')
     if not keep.all(): meta = meta[keep].reset_index(drop=True)
@@ -218,7 +218,7 @@ def load_mimic_cxr(root,                # MIMIC-CXR-JPG (or MIMIC-CXR) folder ho
         warnings.warn(f"{root}: no mimic-cxr-2.0.0-split.csv(.gz): split None for all {len(df)} image row(s)", DataWarning, stacklevel=2)
         df['split'] = None
     else:
-        split = _read_csv(split_csv, ['dicom_id', 'split'])
+        split = read_checked_csv(split_csv, ['dicom_id', 'split'])
         _require_filled(split, ['dicom_id', 'split'], split_csv)
         keep = _duplicates(split[['dicom_id']], split[['split']], split_csv, 'image')
         df = df.merge(split[keep][['dicom_id', 'split']], on='dicom_id', how='left')

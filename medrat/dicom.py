@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 import numpy as np
 from .core import DataError
-from .data import DataWarning, _degenerate, _scale, _to_gray, load_image, is_dicom, DICOM_SUFFIXES
+from .data import DataWarning, why_degenerate, scale_unit, to_gray, load_image, is_dicom, DICOM_SUFFIXES
 
 # %% auto #0
 __all__ = ['DICOM_DECODERS', 'read_dicom', 'load_dicom']
@@ -55,9 +55,9 @@ def read_dicom(path,              # a DICOM file holding one grey radiograph
     bits = int(ds.get('BitsStored', raw.dtype.itemsize * 8))
     if photo not in ('MONOCHROME1', 'MONOCHROME2'):                    # RGB secondary captures: white = 2^BitsStored - 1
         if raw.ndim != 3: raise DataError(f"{p}: PhotometricInterpretation {photo} is not supported (MONOCHROME1/2 or RGB)")
-        return _to_gray(_scale(raw, p, max_value, bits), p)
+        return to_gray(scale_unit(raw, p, max_value, bits), p)
     if max_value is not None:                                         # the user's white for the stored values
-        x = _scale(raw, p, max_value)
+        x = scale_unit(raw, p, max_value)
         return 1 - x if photo == 'MONOCHROME1' else x
     signed = int(ds.get('PixelRepresentation', 0)) == 1
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)   # the stored range
@@ -77,7 +77,7 @@ def read_dicom(path,              # a DICOM file holding one grey radiograph
 def load_dicom(path, max_value=None, size=None, degenerate='warn') -> np.ndarray:
     "`load_image` for a DICOM file: `read_dicom`, then the rules for degenerate files and the resize of any image."
     p = Path(path); x = read_dicom(p, max_value)
-    if (why := _degenerate(x)) and degenerate != 'ignore':
+    if (why := why_degenerate(x)) and degenerate != 'ignore':
         msg = f"{p}: degenerate image ({why}): no chest radiograph, a report of it means nothing"
         if degenerate == 'error': raise DataError(msg)
         warnings.warn(msg, DataWarning, stacklevel=3)

@@ -13,15 +13,16 @@ from .core import CHEXPERT_LABELS, N_LABELS, binarize_u_zeros, exists, DataError
 from .verdicts import num, num_ci
 
 # %% auto #0
-__all__ = ['NLG_KEYS', 'prepare_texts', 'nlg_metrics', 'ce_metrics', 'macro_f1', 'evaluate_reports', 'results_table',
-           'report_warnings']
+__all__ = ['NLG_KEYS', 'clean_generated', 'check_texts', 'prepare_texts', 'nlg_metrics', 'as_binary', 'ce_metrics', 'macro_f1',
+           'evaluate_reports', 'results_table', 'report_warnings']
 
 # %% ../nbs/09_evaluation.ipynb #4d27755d
-def _clean_report(text: str) -> str:
+def clean_generated(text: str) -> str:
+    "`clean_report` for texts that may be empty (a generated report can be)."
     from medrat.text import clean_report   # imported late: medrat.text is an earlier chapter
     return clean_report(text, allow_empty=True)   # generated reports may be empty; empty refs are refused later
 
-def _check_texts(texts, name: str) -> list[str]:
+def check_texts(texts, name: str) -> list[str]:
     "`texts` must be a list/tuple/Series of strings; returns a list. Errors name the argument and the row."
     if isinstance(texts, str): raise TypeError(f"`{name}` must be a list of strings, not one string")
     texts = list(texts)
@@ -34,8 +35,8 @@ def prepare_texts(texts, # reports (list of str)
                   name: str = 'texts', # argument name used in error messages
                  ) -> list[str]:
     "Clean reports the way training text is cleaned and normalise whitespace to single spaces."
-    texts = _check_texts(texts, name)
-    if clean: texts = [_clean_report(t) for t in texts]
+    texts = check_texts(texts, name)
+    if clean: texts = [clean_generated(t) for t in texts]
     return [' '.join(t.split()) for t in texts]
 
 # %% ../nbs/09_evaluation.ipynb #89cb7d00
@@ -81,7 +82,8 @@ def nlg_metrics(hyps, # generated reports, one per study (list of str; empty str
     return {k: float(out[k]) for k in NLG_KEYS if k in out}
 
 # %% ../nbs/09_evaluation.ipynb #35421988
-def _as_binary(a, name: str, known=None) -> np.ndarray:
+def as_binary(a, name: str, known=None) -> np.ndarray:
+    "`a` as a 2-D 0/1 float array (n studies, n classes); errors name the argument `name`."
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2: raise ValueError(f"`{name}` must be 2-D (n studies, n classes), got shape {a.shape}")
     chk = a if known is None else np.where(known, a, 0.0)
@@ -124,9 +126,9 @@ def ce_metrics(pred, # (n, C) predicted labels, 0/1
         known = np.asarray(mask)
         if known.dtype != bool: raise TypeError(f"`mask` must be a bool array, got dtype {known.dtype}")
         if known.shape != np.shape(true): raise ValueError(f"`mask` has shape {known.shape} but `true` has {np.shape(true)}")
-    true = _as_binary(true, 'true', known)
+    true = as_binary(true, 'true', known)
     if known is None: known = np.ones(true.shape, bool)
-    pred = _as_binary(pred, 'pred')
+    pred = as_binary(pred, 'pred')
     if pred.shape != true.shape: raise ValueError(f"`pred` has shape {pred.shape} but `true` has {true.shape}")
     labels = list(labels)
     if len(labels) != true.shape[1]:
@@ -187,14 +189,14 @@ def evaluate_reports(hyps, # generated reports (list of str)
                      labels=CHEXPERT_LABELS, # class names
                     ) -> dict:
     "NLG (when `refs`) and CE (when `true_labels`) metrics of generated reports, as a JSON-serialisable dict."
-    hyps = _check_texts(hyps, 'hyps')
+    hyps = check_texts(hyps, 'hyps')
     out = {'n': len(hyps)}
     if exists(refs): out['nlg'] = nlg_metrics(hyps, refs, meteor=meteor)
     if exists(true_labels):
         if isinstance(true_labels, str):
             if true_labels != 'refs' or not exists(refs):
                 raise ValueError("`true_labels` must be an (n, C) array, or 'refs' together with `refs`")
-            true_labels = _label(_check_texts(refs, 'refs'))
+            true_labels = _label(check_texts(refs, 'refs'))
         hl = _label(hyps) if hyp_labels is None else binarize_u_zeros(hyp_labels)
         if len(hl) != len(hyps): raise ValueError(f"`hyp_labels` has {len(hl)} rows but there are {len(hyps)} hyps")
         df = ce_metrics(hl, true_labels, mask, n_boot=n_boot, seed=seed, labels=labels)

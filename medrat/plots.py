@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .alignment import RunArtefacts, thumbnail_b64, _positives, _known
+from .alignment import RunArtefacts, thumbnail_b64, known_positives, known_mask
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, slug
 
 # %% auto #0
@@ -57,7 +57,7 @@ def _wrap(text, width: int = 70, max_lines: int = 8) -> str:
 
 def label_strings(labels, label_mask=None, names=CHEXPERT_LABELS) -> list:
     "Per row: the positive (known) labels joined by ', ' ('none' when there is none)."
-    pos = _positives(labels, label_mask)
+    pos = known_positives(labels, label_mask)
     return [', '.join(n for n, v in zip(names, r) if v) or 'none' for r in pos]
 
 def plot_embedding(xy, # (N, 2) map coordinates
@@ -93,7 +93,7 @@ def plot_embedding(xy, # (N, 2) map coordinates
     else:
         c = names.index(color_by)
         y = np.asarray(labels)[:, c] > 0.5
-        known = _known(labels, label_mask)[:, c]
+        known = known_mask(labels, label_mask)[:, c]
         status = np.where(~known, 'unknown', np.where(y, 'positive', 'negative'))
         for s in ('unknown', 'negative', 'positive'):                       # positives drawn last, on top
             for mo, st in MODALITY_STYLE.items():
@@ -170,7 +170,7 @@ def plot_embedding_static(xy, modality, labels, color_by: str = 'modality', labe
             if s.any(): ax.scatter(*xy[s].T, s=12, c=st['color'], marker=marker[mo], alpha=.7, label=f'{mo} ({s.sum()})', lw=0)
     else:
         c = list(label_names).index(color_by)
-        y, known = np.asarray(labels)[:, c] > .5, _known(labels, label_mask)[:, c]
+        y, known = np.asarray(labels)[:, c] > .5, known_mask(labels, label_mask)[:, c]
         status = np.where(~known, 'unknown', np.where(y, 'positive', 'negative'))
         for st in ('unknown', 'negative', 'positive'):
             for mo in MODALITY_STYLE:

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .alignment import RunArtefacts, load_artefacts, alignment_row, pathology_silhouette, _positives
+from .alignment import RunArtefacts, load_artefacts, alignment_row, pathology_silhouette, known_positives
 from .plots import umap_2d, pca_2d, plot_embedding, plot_embedding_static, save_figure, MODALITY_STYLE
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, slug
 
@@ -78,7 +78,7 @@ def usage_by_label(hits, # (n, S) counts
                   ) -> np.ndarray: # (C, S) mean usage distribution of the positives of each class (nan rows: none)
     "Per class: the average slot-usage distribution over samples positive for it."
     h = np.asarray(hits, np.float64); h = h / np.maximum(h.sum(1, keepdims=True), 1)
-    pos = _positives(labels, label_mask)
+    pos = known_positives(labels, label_mask)
     out = np.full((pos.shape[1], h.shape[1]), np.nan)
     for c in range(pos.shape[1]):
         if pos[:, c].any(): out[c] = h[pos[:, c]].mean(0)
@@ -233,7 +233,7 @@ def analyse_run(art: RunArtefacts, # the run
     import matplotlib.pyplot as plt
     fig_dir = Path(fig_dir) if exists(fig_dir) else (art.run_dir / 'figures' if exists(art.run_dir) else None)
     xy = umap_2d(art.z, seed=seed, **umap_kw) if projection == 'umap' else pca_2d(art.z)
-    freq = _positives(art.labels, art.label_mask).sum(0)
+    freq = known_positives(art.labels, art.label_mask).sum(0)
     color_by = default(color_by, ['modality'] + [art.label_names[c] for c in np.argsort(-freq, kind='stable')[:4] if freq[c]])
     res = dict(xy=xy, projection=projection, figures={}, files=[], alignment=alignment_row(art),
                silhouette=pathology_silhouette(art.z, art.labels, art.label_mask, names=art.label_names))
