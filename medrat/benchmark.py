@@ -17,12 +17,14 @@ from .model import MedRAT, MedRATConfig, ABLATIONS
 from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, convergence
 from .checkpoints import unwrap
 from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
+from .runs import TestSet, ReportCheck, RunData, run_medrat, machine_info
 
 # %% auto #0
-__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'KEEP_REPORTS', 'config_spec',
-           'steps_per_epoch', 'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data', 'scale_train_config',
-           'train_config', 'score_reports', 'baseline_reports', 'budget_words', 'main_table', 'detail_table',
-           'findings', 'results_markdown', 'keep_run', 'run_benchmark', 'benchmark_results']
+__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'RUN_FREE', 'KEEP_REPORTS',
+           'config_spec', 'steps_per_epoch', 'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data',
+           'scale_train_config', 'benchmark_run', 'train_config', 'score_reports', 'baseline_reports', 'budget_words',
+           'main_table', 'detail_table', 'findings', 'results_markdown', 'keep_run', 'run_benchmark',
+           'benchmark_results']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
 SCALES = dict(
@@ -171,56 +173,43 @@ def scale_train_config(st: dict) -> TrainConfig:
                        test_beam=st['beam'], n_boot=st['n_boot'], backbone=st['backbone'], img_size=st['img_size'],
                        n_views=st['n_views'], model_preset=st['model'])
 
-def _same_run(run_dir: Path, record: dict, resume: bool):
-    "Resume only the run that `record` describes (`run.json` in `run_dir`); a longer budget (steps) may continue it."
-    f, free = run_dir / 'run.json', ('steps', 'epochs')             # a budget extended continues the same run
-    if resume and (run_dir / 'state.pth').exists() and f.exists():
-        old, new = json.loads(f.read_text()), dict(record)
-        for r in (old, new): r['settings'] = {k: v for k, v in r['settings'].items() if k not in free}
-        diff = sorted({k for k in set(old) | set(new) if k != 'settings' and old.get(k) != new.get(k)}
-                      | {k for k in set(old['settings']) | set(new['settings']) if old['settings'].get(k) != new['settings'].get(k)})
-        if diff: raise DataError(f"{run_dir} holds a run with another {', '.join(diff)}; rerun with --fresh (or another --out) to start it over")
-    else:
-        for f_ in ('state.pth', 'model.pth'): (run_dir / f_).unlink(missing_ok=True)
-    f.write_text(json.dumps(record, indent=1))
+def benchmark_run(data: BenchmarkData, name: str, st: dict, seed: int = 0) -> tuple:
+    "One configuration as a `RunData` (chapter `runs`): its few-shot pairs, the test images scored by `score_reports`; (RunData, pair indices)."
+    from medrat.evaluation import evaluate_reports
+    I, test, pairs, pair_idx = data.images, data.bench['test'], None, []
+    if config_spec(name).get('pairs'):
+        pair_idx = few_shot_pairs(len(I), config_spec(name)['pairs'], seed)
+        own = data.bench['images'].reports                      # the training images' own reports (else unused)
+        pairs = PairSet(ImageSet(I.x[pair_idx], I.labels[pair_idx]), [own[i] for i in pair_idx])
+    score = lambda hyps: score_reports(hyps, test, st['n_boot'], seed, st['meteor'])
+    health = lambda ae: evaluate_reports(ae, true_labels=test.labels, n_boot=st['n_boot'], seed=seed)   # report in, report out
+    return RunData(data.tokenizer, I, data.reports, data.val_images, data.val_reports,
+                   describe=dict(source=GENERATED, n_train_images=len(I), n_train_reports=len(data.reports),
+                                 n_valid_images=len(data.val_images), n_test=len(test.reports), vocab=len(data.tokenizer)),
+                   experiment=f'benchmark: {name}', tests={'benchmark': TestSet(data.test_images, score, bs=64)},
+                   health={'benchmark': ReportCheck(list(test.reports), health)}, pairs=pairs,
+                   pair_bs=min(st['pair_bs'], len(pair_idx)) if exists(pairs) else 0), pair_idx
+
+RUN_FREE = ('threads', 'steps', 'epochs')   # settings a resumed configuration may change: how it runs, its budget
 
 def train_config(data: BenchmarkData, name: str, st: dict, seed: int = 0, run_dir=None, device=None,
                  progress: bool = False, resume: bool = False, save_every: int | None = None) -> dict:
-    "Train one configuration (a `config_spec` name) on benchmark `data`, or resume it; returns the test reports and the training record."
-    spec, tok, I = config_spec(name), data.tokenizer, data.images
-    mcfg = getattr(MedRATConfig, st['model'])(len(tok), **{**dict(feat_dim=data.feat_dim, backbone=None,
-                   max_len=st['max_tokens'], pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id),
-                   **st['model_kw'], **spec['model']})
-    pairs, pair_idx = None, []
-    if spec.get('pairs'):
-        pair_idx = few_shot_pairs(len(I), spec['pairs'], seed)
-        own = data.bench['images'].reports                      # the training images' own reports (else unused)
-        pairs = PairSet(ImageSet(I.x[pair_idx], I.labels[pair_idx]), [own[i] for i in pair_idx])
+    "Train one configuration (a `config_spec` name) on benchmark `data` through `run_medrat`, or resume it; its summary and test reports."
+    run, pair_idx = benchmark_run(data, name, st, seed)
     run_dir = Path(run_dir) if exists(run_dir) else Path(tempfile.mkdtemp())
-    run_dir.mkdir(parents=True, exist_ok=True)
-    keep = ('threads',)                                         # how the steps run: a resume may change it
-    _same_run(run_dir, jsonable(dict(config=name, seed=seed, settings={k: v for k, v in st.items() if k not in keep})), resume)
-    set_seed(seed)
-    model = MedRAT(mcfg, tokenizer=tok)
-    tdl = UnpairedLoader(I, data.reports, tok, bs=st['bs'], seed=seed, pairs=pairs,
-                         pair_bs=min(st['pair_bs'], len(pair_idx)) if exists(pairs) else 0)
-    vdl = UnpairedLoader(data.val_images, data.val_reports, tok, bs=st['bs'], seed=seed, shuffle=False)
-    t0 = time.time()
     cfg = replace(scale_train_config(st), save_every=save_every)
-    learn = fit_medrat(model, tdl, vdl, cfg, run_dir, valid_images=data.val_images, resume=resume,
-                       device=default(device, default_device()), progress=progress)
-    t_train = time.time() - t0
-    from medrat.experiments import fit_record
-    rec = fit_record(learn, st['monitor'], len(tdl), run_dir / 'learning_curves.png', title=f'{name}, seed {seed}')
-    model, sel = rec['model'], rec['selection']
     t0 = time.time()
-    hyps = generate_reports(model, data.test_images.x, tok, bs=64, beam_size=st['beam'], max_len=st['max_tokens'])
-    t_gen, t0 = time.time() - t0, time.time()
-    ae = autoencode_reports(model, list(data.bench['test'].reports), tok, bs=64, max_len=st['max_tokens'])   # report in, report out
-    return dict(hyps=hyps, autoencoded=ae, n_params=rec['n_params'], n_pairs=len(pair_idx),
-                model_overrides=spec['model'], monitor=st['monitor'], best=sel['best'], best_epoch=sel['best_epoch'], steps=sel['steps'],
-                history=rec['history'], convergence=sel['convergence'],
-                seconds=dict(train=t_train, generate=t_gen, autoencode=time.time() - t0))
+    out = run_medrat(run, cfg, run_dir, seed, {**st['model_kw'], **config_spec(name)['model']}, resume=resume,
+                     head=dict(config=name, settings={k: v for k, v in st.items() if k not in RUN_FREE}),
+                     device=default(device, default_device()), progress=progress, title=f'{name}, seed {seed}')
+    r, sel = out.results, out.results['selection']
+    return dict(hyps=out.reports['benchmark'], n_params=r['n_params'], n_pairs=len(pair_idx), model_overrides=config_spec(name)['model'],
+                monitor=sel['monitor'], best=sel['best'], best_epoch=sel['best_epoch'], steps=sel['steps'], history=r['history'],
+                convergence=sel['convergence'], metrics=r['test']['benchmark']['MedRAT (ours)'],
+                distinct_reports=r['distinct_reports']['benchmark'], health=r['health']['benchmark']['ce'],
+                seconds=dict(train=r['wall_time_s']['training_this_call'], test=r['wall_time_s']['test'],
+                             health=r['wall_time_s']['health'], total=time.time() - t0))
+
 
 # %% ../nbs/12a_benchmark.ipynb #60fd0644
 def score_reports(hyps, test, n_boot: int = 1000, seed: int = 0, meteor: bool = True) -> dict:
@@ -385,7 +374,6 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
     log = log or (lambda *a: None)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(default(cache_dir, out / 'cache'))
-    from medrat.experiments import machine_info
     t_start = time.time()
     old_threads = torch.get_num_threads()
     if st['threads']: torch.set_num_threads(st['threads'])
@@ -414,12 +402,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         for name in names:
             t0 = time.time()
             r = train_config(data, name, st, seed, out / 'configs' / slug(name), device, progress, resume, save_every)
-            texts[name], ae = r.pop('hyps'), r.pop('autoencoded')
-            r['metrics'] = score(texts[name])
-            r['distinct_reports'] = len(set(texts[name]))
-            from medrat.evaluation import evaluate_reports       # the decoder's health: the test REPORTS auto-encoded
-            r['health'] = evaluate_reports(ae, true_labels=test.labels, n_boot=st['n_boot'], seed=seed)['ce']
-            r['seconds']['total'] = time.time() - t0
+            texts[name] = r.pop('hyps')
             res['configs'][name] = r
             save()
             log(f"{name}: {r['seconds']['total']:.0f}s, CE micro-F1 {num(r['metrics']['ce']['micro']['f1'])}, "

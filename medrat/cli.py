@@ -303,7 +303,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
         from medrat.experiments import train_experiment
         res = train_experiment(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, resume=not fresh, limit=limit,
                                threads=threads, progress=not quiet, **kw)
-        print(res['table'])
+        print(res['tables'])
         ws = res.get('warnings') or []
         if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))
         print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")

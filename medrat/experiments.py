@@ -4,34 +4,29 @@
 
 # %% ../nbs/10_experiments.ipynb #90765683
 from __future__ import annotations
-import contextlib, json, os, platform, subprocess, time, warnings
-from dataclasses import dataclass, asdict, field, replace
+import contextlib, json, time, warnings
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 import torch.distributed as dist
-from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, jsonable, atomic_path, atomic_save, atomic_write_text, run_lock
+from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, default_device, atomic_path, atomic_save, run_lock
 from .text import Tokenizer, pad_tokens
 from .labeler import label_texts
-from .batches import ImageSet, ReportSet, UnpairedLoader
-from .features import ImageBackbone, FEATURE_DIMS, cached_features, image_augmentation, resize_images
-from .model import MedRAT, MedRATConfig, ABLATIONS, ablation
-from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoencode_reports, convergence
-from .checkpoints import unwrap
+from .batches import ImageSet, ReportSet
+from .features import ImageBackbone, cached_features, image_augmentation, resize_images
+from .model import MedRAT, ABLATIONS, ablation
+from .learner import TrainConfig, PRESETS
+from .runs import (default_cache_dir, init_distributed, TestSet, ReportCheck, RunData, run_medrat, score_tests,
+                         BUNDLED_TEST, BUNDLED_HEALTH)
 
 # %% auto #0
-__all__ = ['REAL_DATA_ABLATIONS', 'default_cache_dir', 'ExperimentData', 'prepare_nih_iu', 'test_and_baselines',
-           'save_embeddings', 'plot_history', 'fit_record', 'machine_info', 'check_resume_config', 'init_distributed',
-           'model_config', 'train_experiment', 'ablation_dirs', 'run_ablations']
+__all__ = ['NIH_CE_COLUMNS', 'REAL_DATA_ABLATIONS', 'ExperimentData', 'prepare_nih_iu', 'nih_test_set', 'test_and_baselines',
+           'save_embeddings', 'nih_iu_run', 'train_experiment', 'ablation_dirs', 'run_ablations']
 
 # %% ../nbs/10_experiments.ipynb #4d8c4686
-def default_cache_dir() -> Path:
-    "Where features and labels are cached: $MEDRAT_CACHE, else ~/.cache/medrat."
-    return Path(os.environ.get('MEDRAT_CACHE', Path.home() / '.cache' / 'medrat'))
-
 @dataclass
 class ExperimentData:
     "Everything experiment 1 trains and tests on."
@@ -94,40 +89,38 @@ def _backbone_features(model: MedRAT, images: ImageSet, bs: int = 64) -> np.ndar
     dev = next(model.parameters()).device; model.eval()
     return torch.cat([model.backbone(images.x[s:s + bs].float().to(dev)).cpu() for s in range(0, len(images), bs)]).numpy()
 
-def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, out_dir, seed: int = 9153,
-                       progress: bool = True) -> dict:
-    "Test reports for the NIH test images (csv + json) and CE metrics vs NIH labels, beside the baselines."
-    from medrat.evaluation import evaluate_reports, results_table, report_warnings
-    from medrat.data import DataWarning
+def nih_test_set(data: ExperimentData, cfg: TrainConfig, seed: int = 9153) -> TestSet:
+    "The NIH test images: reports scored by CE against NIH's labels (11 classes defined), beside four baselines; test_reports.csv/.json."
+    from medrat.evaluation import evaluate_reports
     from medrat.baselines import most_frequent_report, random_reports, classify_then_retrieve, oracle_label_retrieval
-    out_dir = Path(out_dir)
-    tok, test, train = data.tokenizer, data.images['test'], data.images['train']
-    t0 = time.time()
-    hyps = generate_reports(model, test.x, tok, bs=32, beam_size=cfg.test_beam, progress=progress, length_penalty=cfg.test_length_penalty)
-    t_gen = time.time() - t0
+    test, train = data.images['test'], data.images['train']
     y_true, known = test.labels.numpy(), test.mask.numpy()
     train_texts, train_y = list(data.iu['train'].findings), data.report_labels['train']
-    ev = partial(evaluate_reports, true_labels=y_true, mask=known, n_boot=cfg.n_boot, seed=seed)
-    warns = report_warnings(hyps)                # all empty / all one report: flagged, not silent
-    for w in warns: warnings.warn(f"{out_dir}: {w}", DataWarning)
-    hyp_labels = label_texts(hyps)
-    res = {'MedRAT (ours)': ev(hyps, hyp_labels=hyp_labels)}
-    mf = most_frequent_report(train_texts)
-    res['most frequent report'] = ev([mf] * len(test))
-    res['random report'] = ev(random_reports(train_texts, len(test), seed=seed))
-    ctr = classify_then_retrieve(_backbone_features(model, train), train.labels.numpy(), train_texts, train_y,
-                                 _backbone_features(model, test), train_mask=train.mask.numpy())
-    res['classify-then-retrieve'] = ev(ctr.reports)
-    res['oracle labels -> nearest report (upper bound)'] = ev(oracle_label_retrieval(y_true, train_texts, train_y, known).reports)
-    nih_test = data.nih[data.nih.split == 'test'].reset_index(drop=True)
-    df = pd.DataFrame(dict(image_id=test.ids, finding_labels=nih_test.finding_labels, report=hyps,
-                           predicted=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in hyp_labels],
-                           baseline_classify_then_retrieve=ctr.reports))
-    with atomic_path(out_dir / 'test_reports.csv') as t: df.to_csv(t, index=False)
-    with atomic_path(out_dir / 'test_reports.json') as t: df.to_json(t, orient='records', indent=1)
-    table = results_table(res, ce=(('micro', 'precision'), ('micro', 'recall'), ('micro', 'f1'), ('macro', 'f1')))
-    atomic_write_text(out_dir / 'results.md', table + '\n')
-    return dict(metrics=res, table=table, generation_seconds=t_gen, n_test=len(test), warnings=warns)
+    def baselines(model):
+        ctr = classify_then_retrieve(_backbone_features(model, train), train.labels.numpy(), train_texts, train_y,
+                                     _backbone_features(model, test), train_mask=train.mask.numpy())
+        return {'most frequent report': [most_frequent_report(train_texts)] * len(test),
+                'random report': random_reports(train_texts, len(test), seed=seed), 'classify-then-retrieve': ctr.reports,
+                'oracle labels -> nearest report (upper bound)': oracle_label_retrieval(y_true, train_texts, train_y, known).reports}
+    def write(out, hyps, base):
+        nih_test = data.nih[data.nih.split == 'test'].reset_index(drop=True)
+        df = pd.DataFrame(dict(image_id=test.ids, finding_labels=nih_test.finding_labels, report=hyps,
+                               predicted=[', '.join(c for c, v in zip(CHEXPERT_LABELS, r) if v) for r in label_texts(hyps)],
+                               baseline_classify_then_retrieve=base['classify-then-retrieve']))
+        with atomic_path(out / 'test_reports.csv') as t: df.to_csv(t, index=False)
+        with atomic_path(out / 'test_reports.json') as t: df.to_json(t, orient='records', indent=1)
+        return ['test_reports.csv', 'test_reports.json']
+    return TestSet(test, partial(evaluate_reports, true_labels=y_true, mask=known, n_boot=cfg.n_boot, seed=seed), baselines, write)
+
+NIH_CE_COLUMNS = (('micro', 'precision'), ('micro', 'recall'), ('micro', 'f1'), ('macro', 'f1'))   # the bundled run's table
+
+def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, out_dir, seed: int = 9153,
+                       progress: bool = True) -> dict:
+    "Score a trained model on the NIH test images (`medrat evaluate`): test reports written, CE beside the baselines."
+    from medrat.evaluation import results_table
+    scores, _, warns, _ = score_tests(model, {BUNDLED_TEST: nih_test_set(data, cfg, seed)}, data.tokenizer, cfg, Path(out_dir), progress)
+    return dict(metrics=scores[BUNDLED_TEST], table=results_table(scores[BUNDLED_TEST], ce=NIH_CE_COLUMNS),
+                n_test=len(data.images['test']), warnings=warns)
 
 @torch.no_grad()
 def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokenizer, path, n_local: int = 32,
@@ -154,89 +147,28 @@ def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokeniz
     return out
 
 # %% ../nbs/10_experiments.ipynb #360768d6
-def plot_history(history,            # `MetricTracker.history`: one dict per epoch
-                 path=None,          # PNG to write (None: only return the figure)
-                 title: str = 'learning curves'):
-    "Train and valid loss per epoch and, when logged, the selection score `valid_ce_f1`: the run's learning curves."
-    import matplotlib; import matplotlib.pyplot as plt
-    h = pd.DataFrame(history)
-    cols = [c for c in ('valid_ce_f1',) if c in h and h[c].notna().any()]
-    fig, axes = plt.subplots(1, 1 + len(cols), figsize=(5 * (1 + len(cols)), 3.2), squeeze=False)
-    ax = axes[0, 0]
-    for c in ('train_loss', 'valid_loss', 'train_lang', 'valid_lang'):
-        if c in h: ax.plot(h.epoch, h[c], marker='o', ms=3, label=c, ls='-' if 'loss' in c else ':')
-    ax.set_xlabel('epoch'); ax.set_ylabel('loss (Eq. 6) / language term'); ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
-    for ax, c in zip(axes[0, 1:], cols):
-        ax.plot(h.epoch, h[c], marker='o', ms=3, color='C3'); ax.set_xlabel('epoch'); ax.set_ylabel(c)
-        ax.set_title('selection score (CE macro-F1 of generated validation reports)', fontsize=9)
-    fig.tight_layout()
-    if exists(path): fig.savefig(path, dpi=110); plt.close(fig)
-    return fig
-
-def fit_record(learn,                  # what `fit_medrat` returned
-               monitor: str,           # the selection column
-               n_batches: int,         # optimiser steps per epoch (for the convergence verdict)
-               curves=None,            # PNG for the learning curves (None: not drawn)
-               title: str = 'learning curves') -> dict:
-    "What every run records of its fit: the best model (eval mode), its size, the selection with its convergence verdict, the history."
-    tr = learn.metric_tracker
-    model = unwrap(learn.model).model.eval()
-    if exists(curves): plot_history(tr.history, curves, title=title)
-    return dict(model=model, n_params=sum(p.numel() for p in model.parameters()),
-                selection=dict(monitor=monitor, best=tr.best, best_epoch=tr.best_epoch, epochs_run=len(tr.history),
-                               steps=learn.train_iter, stopped_early=learn.early_stop.stopped,
-                               convergence=convergence(tr.history, monitor, n_batches)),
-                history=[{k: v for k, v in h.items() if k != 'values'} for h in tr.history],
-                seconds_all_epochs=sum(h.get('seconds', 0) for h in tr.history))
-
-def machine_info() -> dict:
-    "What ran the job (for results.json): platform, processor, cores, torch threads, torch version, GPU."
-    info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
-                python=platform.python_version(), cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
-    try: info['cpu_model'] = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except Exception: pass
-    try:                                                          # the code that ran: the package's git commit, if any
-        info['commit'] = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=Path(__file__).parent, capture_output=True,
-                                        text=True, timeout=10).stdout.strip() or None
-    except Exception: info['commit'] = None
-    return info
-
-def _flat(d: dict, p: str = '') -> dict:
-    return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
+def nih_iu_run(data: ExperimentData, cfg: TrainConfig, seed: int = 9153) -> RunData:
+    "The bundled run as a `RunData`: NIH images + IU reports unpaired, the NIH test set, the IU test reports auto-encoded."
+    from medrat.evaluation import evaluate_reports, results_table
+    I, R, tok = data.images, data.reports, data.tokenizer
+    refs = list(data.iu['test'].findings)
+    ceiling = lambda ae: dict(description='IU X-ray test FINDINGS encoded by the report encoder and decoded again (greedy): '
+                                          'the ceiling the image path can reach with this decoder',
+                              **evaluate_reports(ae, refs=refs, true_labels='refs', n_boot=cfg.n_boot, seed=seed))
+    embed = lambda model, out: dict(embeddings=save_embeddings(model, I['test'], R['test'], tok, out / 'embeddings.pt') and 'embeddings.pt')
+    return RunData(tok, I['train'], R['train'], I['valid'], R['val'],
+                   describe=dict(images='NIH ChestX-ray14 sample (bundled, 64 px), patient-disjoint split',
+                                 reports='IU X-ray FINDINGS, R2Gen split', n_patches=None if cfg.fine_tune else data.n_patches,
+                                 vocab=len(tok), image_size=data.image_size,
+                                 n_train_images=len(I['train']), n_valid_images=len(I['valid']), n_test_images=len(I['test']),
+                                 n_train_reports=len(R['train']), n_val_reports=len(R['val']), n_test_reports=len(R['test'])),
+                   experiment='1: NIH ChestX-ray14 sample images -> IU X-ray reports, zero pairs',
+                   tests={BUNDLED_TEST: nih_test_set(data, cfg, seed)}, health={BUNDLED_HEALTH: ReportCheck(refs, ceiling)},
+                   tables=lambda s: results_table(s[BUNDLED_TEST], ce=NIH_CE_COLUMNS), extras=embed,
+                   seconds=dict(data_and_labels_this_call=data.seconds['labeler'], features_computed_this_call=data.seconds['features'],
+                                features_were_cached=data.cached))
 
 # %% ../nbs/10_experiments.ipynb #d516fde2
-def check_resume_config(out: Path, config: dict):
-    "Refuse to resume a run whose configuration (other than its budget) differs, naming every difference."
-    f = out / 'config.json'
-    if not ((out / 'state.pth').exists() and f.exists()): return
-    a, b = _flat(json.loads(f.read_text())), _flat(jsonable(config))
-    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in ('train.epochs', 'train.steps'))
-    if diff: raise DataError(f"{out}: holds a run with another configuration ("
-                             + '; '.join(f'{k}: {a.get(k)!r} there, {b.get(k)!r} now' for k in diff)
-                             + "); use another output folder, or start over (`medrat train --fresh`, resume=False)")
-
-def init_distributed(device):
-    "Under torchrun (WORLD_SIZE > 1): start the process group; returns (rank, world_size, device)."
-    ws = int(os.environ.get('WORLD_SIZE', 1))
-    if ws == 1: return 0, 1, device
-    if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
-    if torch.cuda.is_available():
-        local = int(os.environ.get('LOCAL_RANK', 0)); torch.cuda.set_device(local)
-        device = default(device, torch.device('cuda', local))
-    return dist.get_rank(), ws, device
-
-def model_config(cfg: TrainConfig,          # the run's training configuration (model preset, backbone, fine-tuning)
-                 tokenizer,                 # the run's tokenizer (vocabulary size, special ids)
-                 feat_dim: int,             # channels of the image features the model reads
-                 model_kw: dict | None = None,  # `MedRATConfig` overrides (e.g. an `ABLATIONS` entry)
-                ) -> MedRATConfig:
-    "The `MedRATConfig` of a run: the preset's model, fitted to the tokenizer and the image input (pretrained CNN when fine-tuning)."
-    pre = dict(pretrained=True) if cfg.fine_tune and cfg.backbone != 'tiny' else {}
-    return getattr(MedRATConfig, cfg.model_preset)(len(tokenizer), **{**dict(
-        feat_dim=feat_dim, backbone=cfg.backbone if cfg.fine_tune else None, max_len=cfg.max_tokens, pad_id=tokenizer.pad_id,
-        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id), **pre, **(model_kw or {})})
-
 def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves goes here
                      preset: str = 'cpu',          # `TrainConfig` preset: 'tiny' | 'cpu' | 'paper'
                      epochs: int | None = None,    # override the preset's budget in epochs (resuming may raise it)
@@ -250,95 +182,25 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
                      model_kw: dict | None = None, # `MedRATConfig` overrides (e.g. an `ABLATIONS` entry)
                      threads: int | None = None,   # torch intra-op threads on a CPU (None: torch's default)
                      **train_kw) -> dict:          # `TrainConfig` overrides
-    "Experiment 1 end to end (resumable): cache features, train, select on validation, test reports, metrics + baselines, embeddings, results.json."
+    "Experiment 1 end to end (resumable): cache features, then `run_medrat`: train, select, test reports beside the baselines, results.json."
     if preset not in PRESETS: raise DataError(f"preset={preset!r}: unknown; choose one of {', '.join(PRESETS)}")
     if exists(epochs) and epochs < 0: raise DataError(f'epochs={epochs}: must be >= 0')
     if exists(limit) and limit < 1: raise DataError(f'limit={limit}: must be a positive number of images per split')
     old_threads = torch.get_num_threads()
     if exists(threads) and torch.device(default(device, default_device())).type == 'cpu': torch.set_num_threads(threads)
-    try: return _train_experiment(out_dir, preset, (epochs, steps), seed, resume, cache_dir, device, progress, limit, model_kw, train_kw)
+    try:
+        t0, (rank, ws, device) = time.time(), init_distributed(device)
+        cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(epochs, steps)
+        with run_lock(out_dir) if rank == 0 else contextlib.nullcontext():       # one run per folder, data preparation too
+            set_seed(seed)
+            if rank != 0: dist.barrier()              # rank 0 fills the caches first, the others then read them
+            data = prepare_nih_iu(cfg, seed, default(cache_dir, default_cache_dir), progress=progress and rank == 0, limit=limit)
+            if ws > 1 and rank == 0: dist.barrier()
+            run = nih_iu_run(data, cfg, seed)
+            run.seconds['data_this_call'] = time.time() - t0
+            return run_medrat(run, cfg, out_dir, seed, model_kw, head=dict(preset=preset, limit=limit), resume=resume, device=device,
+                              progress=progress, title=f'{preset} preset, seed {seed}').results
     finally: torch.set_num_threads(old_threads)
-
-def _train_experiment(out_dir, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw) -> dict:
-    rank, ws, device = init_distributed(device)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    with (run_lock(out) if rank == 0 else contextlib.nullcontext()):   # one run per folder, for the whole run
-        return _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws)
-
-# %% ../nbs/10_experiments.ipynb #d817ca82
-def _train_locked(out, preset, budget, seed, resume, cache_dir, device, progress, limit, model_kw, train_kw, rank, ws) -> dict:
-    t_start = time.time()
-    cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(*budget)   # budget: (epochs, steps), either may be None
-    cache_dir = Path(default(cache_dir, default_cache_dir))
-    if not resume and rank == 0:                 # start over: no resume state, no records of earlier calls
-        for f in ('state.pth', 'results.json'): (out / f).unlink(missing_ok=True)
-    set_seed(seed)
-    if rank != 0: dist.barrier()                 # rank 0 fills the caches first, the others then read them
-    data = prepare_nih_iu(cfg, seed, cache_dir, progress=progress and rank == 0, limit=limit)
-    if ws > 1 and rank == 0: dist.barrier()
-    t_data = time.time() - t_start
-    tok, I, R = data.tokenizer, data.images, data.reports
-    feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else data.feat_dim
-    mcfg = model_config(cfg, tok, feat_dim, model_kw)
-    tdl = UnpairedLoader(I['train'], R['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank, world_size=ws)
-    vdl = UnpairedLoader(I['valid'], R['val'], tok, bs=cfg.bs, seed=seed, shuffle=False)   # whole set on every rank:
-                                                                                          # same metrics, same decisions
-    cfg = cfg.in_epochs(len(tdl))                # the budget in whole epochs and the steps they make, as recorded
-    config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
-                  data=dict(images='NIH ChestX-ray14 sample (bundled, 64 px), patient-disjoint split',
-                            reports='IU X-ray FINDINGS, R2Gen split', n_patches=None if cfg.fine_tune else data.n_patches,
-                            vocab=len(tok), image_size=data.image_size,
-                            n_train_images=len(I['train']), n_valid_images=len(I['valid']), n_test_images=len(I['test']),
-                            n_train_reports=len(R['train']), n_val_reports=len(R['val']), n_test_reports=len(R['test'])))
-    check_resume_config(out, config)
-    if rank == 0:
-        atomic_write_text(out / 'config.json', json.dumps(jsonable(config), indent=1))
-        tok.save(out / 'vocab.json')
-    set_seed(seed)
-    model = MedRAT(mcfg, tokenizer=tok)
-    t0 = time.time()
-    learn = fit_medrat(model, tdl, vdl, cfg, out, valid_images=I['valid'], resume=resume, ddp=ws > 1, device=device,
-                       progress=progress)
-    t_train = time.time() - t0
-    if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)   # rank 0 evaluates and writes
-    ce = getattr(learn, 'ce_score', None)
-    rec = fit_record(learn, cfg.monitor, len(tdl), out / 'learning_curves.png', title=f'{preset} preset, seed {seed}')
-    model = rec['model']
-    if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)     # e.g. 0 epochs
-    t0 = time.time()
-    test = test_and_baselines(model, data, cfg, out, seed, progress)
-    t_test = time.time() - t0
-    t0 = time.time()
-    save_embeddings(model, I['test'], R['test'], tok, out / 'embeddings.pt')
-    t_emb = time.time() - t0
-    t0 = time.time()                             # experiment 2: IU test reports auto-encoded (the language ceiling)
-    from medrat.evaluation import evaluate_reports
-    refs = list(data.iu['test'].findings)
-    ae = autoencode_reports(model, refs, tok, beam_size=1)
-    exp2 = dict(description='IU X-ray test FINDINGS encoded by the report encoder and decoded again (greedy): '
-                            'the ceiling the image path can reach with this decoder',
-                **evaluate_reports(ae, refs=refs, true_labels='refs', n_boot=cfg.n_boot, seed=seed))
-    t_ae = time.time() - t0
-    results = dict(
-        experiment='1: NIH ChestX-ray14 sample images -> IU X-ray reports, zero pairs',
-        config=config, n_params=rec['n_params'], selection=rec['selection'], history=rec['history'],
-        metrics=test['metrics'], table=test['table'], warnings=test['warnings'], experiment2_language_ceiling=exp2,
-        wall_time_s=dict(total_this_call=time.time() - t_start, data_and_features_this_call=t_data,
-                         data_and_labels_this_call=data.seconds['labeler'], features_computed_this_call=data.seconds['features'],
-                         training_this_call=t_train, training_all_epochs=rec['seconds_all_epochs'],
-                         selection_scoring_this_call=ce.seconds if ce else 0., test_generation=test['generation_seconds'],
-                         test_and_baselines=t_test, embeddings=t_emb, experiment2=t_ae, features_were_cached=data.cached),
-        machine=machine_info(),
-        files=dict(checkpoint='model.pth', resume_state='state.pth', vocab='vocab.json', config='config.json',
-                   test_reports=['test_reports.csv', 'test_reports.json'], table='results.md', embeddings='embeddings.pt',
-                   learning_curves='learning_curves.png'))
-    calls = []                                   # wall times of every call on this folder (first = the full run)
-    if resume and (out / 'results.json').exists():
-        try: calls = json.loads((out / 'results.json').read_text()).get('calls', [])
-        except json.JSONDecodeError: calls = []
-    results['calls'] = calls + [dict(wall_time_s=results['wall_time_s'], threads=torch.get_num_threads(), finished=time.ctime())]
-    atomic_write_text(out / 'results.json', json.dumps(jsonable(results), indent=1))
-    return results
 
 # %% ../nbs/10_experiments.ipynb #35684c00
 REAL_DATA_ABLATIONS = ('MedRAT (full)', 'no contrastive', 'no classification', 'neither auxiliary task', 'no memory')

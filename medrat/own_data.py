@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, time
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 import pandas as pd
 import torch
@@ -23,11 +24,10 @@ from .learner import TrainConfig, PRESETS, fit_medrat, generate_reports, autoenc
 from .evaluation import evaluate_reports, NLG_KEYS
 from .verdicts import num
 from .baselines import most_frequent_report, random_reports
-from .experiments import (default_cache_dir, model_config, fit_record, machine_info, check_resume_config,
-                                init_distributed)
+from .runs import default_cache_dir, init_distributed, TestSet, ReportCheck, RunData, run_medrat
 
 # %% auto #0
-__all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'train_on_sources']
+__all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'paired_test', 'train_on_sources']
 
 # %% ../nbs/10d_own_data.ipynb #5b3336a9
 def image_set(table: ImageTable,        # images of one split
@@ -89,6 +89,24 @@ def paper_tables(scores: dict) -> str:
     out += [f'**Per class: {m0}** (CE F1)', '', markdown_table(head, rows)]
     return '\n'.join(out) + '\n'
 
+# %% ../nbs/10d_own_data.ipynb #8cb9ca5c
+def paired_test(name: str,                 # the set's name in the tables ('MIMIC-CXR', 'IU X-ray')
+                tbl: PairedTable,          # its test pairs
+                images: ImageSet,          # the pairs' images as the model reads them (`image_set`)
+                train_texts,               # the training reports (the baselines draw from them)
+                most_frequent: str,        # the most frequent training report
+                n_boot: int = 1000, seed: int = 9153) -> tuple:
+    "(`TestSet`, `ReportCheck`) of a paired test source."
+    def write(out, hyps, base):
+        f = out / f'test_reports_{slug(name)}.csv'
+        with atomic_path(f) as t:
+            pd.DataFrame(dict(study=tbl.reports.ids, image=tbl.images.paths, report=hyps, reference=tbl.reports.texts)).to_csv(t, index=False)
+        return [f.name]
+    baselines = lambda model: {'most frequent report': [most_frequent] * len(tbl),
+                               'random report': random_reports(train_texts, len(tbl), seed=seed)}
+    return (TestSet(images, partial(score_paired, test=tbl, n_boot=n_boot, seed=seed), baselines, write),
+            ReportCheck(tbl.reports.texts, partial(score_paired, test=tbl, n_boot=n_boot, seed=seed, meteor=False)))
+
 # %% ../nbs/10d_own_data.ipynb #d25e6729
 def _limit(t, n): return t if t is None or n is None else t.head(n)
 
@@ -125,14 +143,12 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                 val=parse_source(val, 'val') if exists(val) else None)
     tests = [parse_source(t, 'test') for t in ([test] if isinstance(test, str) else test or [])]
     rank, ws, device = init_distributed(device)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
     cfg = getattr(TrainConfig, preset)(**train_kw).with_budget(epochs, steps)
     if cfg.monitor == 'valid_bleu4' and not exists(srcs['val']):
         raise DataError("monitor 'valid_bleu4' (the released code's selection) needs paired validation reports: give --val mimic:ROOT")
     dev = torch.device(default(device, default_device))
     cache_dir = Path(default(cache_dir, default_cache_dir))
-    if not resume and rank == 0:
-        for f in ('state.pth', 'results.json'): (out / f).unlink(missing_ok=True)
     backbone = ImageBackbone(cfg.backbone, pretrained=cfg.backbone != 'tiny')   # weights first: offline, a paper run stops
                                                                                  # here, before reading any table
     kw = dict(reports_root=reports_root, cache_dir=cache_dir)
@@ -162,56 +178,16 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     t_feat = time.time() - t0
     reps = dict(train=ReportSet(R_tr.texts, binarize_u_zeros(R_tr.labels), ids=R_tr.ids),
                 valid=ReportSet(R_va.texts, binarize_u_zeros(R_va.labels), ids=R_va.ids))
-    feat_dim = FEATURE_DIMS[cfg.backbone] if cfg.fine_tune else int(sets['train'].x.shape[-1])
-    mcfg = model_config(cfg, tok, feat_dim, model_kw)
-    cuda = dev.type == 'cuda'
-    tdl = UnpairedLoader(sets['train'], reps['train'], tok, bs=cfg.bs, seed=seed, epoch_len=cfg.epoch_len, rank=rank,
-                         world_size=ws, num_workers=cfg.workers, pin_memory=cuda)
-    vdl = UnpairedLoader(sets['valid'], reps['valid'], tok, bs=cfg.bs, seed=seed, shuffle=False, num_workers=cfg.workers,
-                         pin_memory=cuda)
-    cfg = cfg.in_epochs(len(tdl))                # the budget in whole epochs and the steps they make, as recorded
-    config = dict(preset=preset, seed=seed, limit=limit, train=asdict(cfg), model=asdict(mcfg),
-                  data=dict(images=str(srcs['images']), reports=str(srcs['reports']), val=str(srcs['val'] or 'image source'),
-                            test={n: str(t) for n, t in zip(T, tests)}, frontal_only=frontal_only, vocab=len(tok),
-                            n_train_images=len(I_tr), n_valid_images=len(I_va), n_train_reports=len(R_tr),
-                            n_valid_reports=len(R_va), n_test={k: len(v) for k, v in T.items()}))
-    check_resume_config(out, config)
-    if rank == 0:
-        (out / 'config.json').write_text(json.dumps(jsonable(config), indent=1)); tok.save(out / 'vocab.json')
-    set_seed(seed)
-    model = MedRAT(mcfg, tokenizer=tok)
-    t0 = time.time()
-    learn = fit_medrat(model, tdl, vdl, cfg, out, valid_images=sets['valid'], valid_refs=V.reports.texts if exists(V) else None,
-                       resume=resume, ddp=ws > 1, device=dev, progress=progress)
-    t_train = time.time() - t0
-    if rank != 0: return dict(rank=rank, world_size=ws, training_seconds=t_train)
-    rec = fit_record(learn, cfg.monitor, len(tdl), out / 'learning_curves.png',
-                     title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}')
-    model = rec['model']
-    if not (out / 'model.pth').exists(): model.save(out / 'model.pth', tok)
-    t0 = time.time()
     mf = most_frequent_report(R_tr.texts)
-    scores, health, written = {}, {}, []
-    for k, tbl in T.items():
-        hyps = generate_reports(model, tsets[k].x, tok, bs=32, beam_size=cfg.test_beam, progress=progress,
-                                length_penalty=cfg.test_length_penalty)
-        ev = lambda h: score_paired(h, tbl, n_boot=cfg.n_boot, seed=seed)
-        scores[k] = {'MedRAT (ours)': ev(hyps), 'most frequent report': ev([mf] * len(tbl)),
-                     'random report': ev(random_reports(R_tr.texts, len(tbl), seed=seed))}
-        scores[k]['MedRAT (ours)']['distinct_reports'] = len(set(hyps))
-        ae = autoencode_reports(model, tbl.reports.texts, tok, beam_size=1)
-        health[k] = score_paired(ae, tbl, n_boot=cfg.n_boot, seed=seed, meteor=False)
-        f = out / f'test_reports_{slug(k)}.csv'
-        with atomic_path(f) as t: pd.DataFrame(dict(study=tbl.reports.ids, image=tbl.images.paths, report=hyps, reference=tbl.reports.texts)).to_csv(t, index=False)
-        written.append(f.name)
-    t_test = time.time() - t0
-    tables = paper_tables(scores) if scores else ''
-    if tables: atomic_write_text(out / 'results.md', tables)
-    results = dict(experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', config=config,
-                   n_params=rec['n_params'], selection=rec['selection'], history=rec['history'],
-                   test=scores, decoder_health=health, tables=tables,
-                   wall_time_s=dict(total=time.time() - t_start, features=t_feat, training=t_train, test=t_test),
-                   machine=machine_info(), files=dict(checkpoint='model.pth', config='config.json', test_reports=written,
-                                                      tables='results.md', learning_curves='learning_curves.png'))
-    atomic_write_text(out / 'results.json', json.dumps(jsonable(results), indent=1))
-    return results
+    test_sets, checks = {}, {}
+    for k, tbl in T.items(): test_sets[k], checks[k] = paired_test(k, tbl, tsets[k], R_tr.texts, mf, cfg.n_boot, seed)
+    data = RunData(tok, sets['train'], reps['train'], sets['valid'], reps['valid'],
+                   describe=dict(images=str(srcs['images']), reports=str(srcs['reports']), val=str(srcs['val'] or 'image source'),
+                                 test={n: str(t) for n, t in zip(T, tests)}, frontal_only=frontal_only, vocab=len(tok),
+                                 n_train_images=len(I_tr), n_valid_images=len(I_va), n_train_reports=len(R_tr),
+                                 n_valid_reports=len(R_va), n_test={k: len(v) for k, v in T.items()}),
+                   experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', tests=test_sets, health=checks,
+                   valid_refs=V.reports.texts if exists(V) else None, tables=paper_tables,
+                   seconds=dict(features=t_feat, data_this_call=time.time() - t_start))
+    return run_medrat(data, cfg, out, seed, model_kw, head=dict(preset=preset, limit=limit), resume=resume, device=dev,
+                      progress=progress, title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}').results

@@ -10,6 +10,7 @@ import pandas as pd
 from .core import DataError, markdown_table
 from .verdicts import num, num_ci, estimate, interval_verdict, convergence_words
 from .learner import convergence
+from .runs import read_results, BUNDLED_TEST, BUNDLED_HEALTH
 from .benchmark import results_markdown
 from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication
 
@@ -257,7 +258,7 @@ def nih_figures(run, fig_dir, analyse: bool = True) -> list:
 # %% ../nbs/22_publish.ipynb #957c3f9c
 def _nih_head(r: dict, n_steps: int, reports, conv: dict, health) -> str:
     "The real-data run's headline: CE macro-F1 against the baselines, distinct reports, convergence and the decoder's health."
-    ce = lambda k: r['metrics'][k]['ce']['macro']
+    ce = lambda k: r['test'][BUNDLED_TEST][k]['ce']['macro']
     ours, ctr, mf = ce('MedRAT (ours)'), ce('classify-then-retrieve'), ce('most frequent report')
     return (f"**Real data (experiment 1):** after {n_steps:,} optimiser steps (the released code trains about 100,000), MedRAT's "
             f"reports for the NIH test images reach CE macro-F1 {_with_ci(ours)}, which {_is(ours, ctr)} classify-then-retrieve "
@@ -271,16 +272,16 @@ def _nih_head(r: dict, n_steps: int, reports, conv: dict, health) -> str:
 def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `medrat train` run folder, where figures go
     "Experiment 1 (NIH images -> IU X-ray reports) and experiment 2 (the language side alone) from a run folder; (page, headline)."
     run = Path(run)
-    r = json.loads((run / 'results.json').read_text())
-    cfg, sel, m = r['config'], r['selection'], r['machine']
-    ours, ctr = r['metrics']['MedRAT (ours)']['ce']['macro'], r['metrics']['classify-then-retrieve']['ce']['macro']
+    r = read_results(run)                                      # results.json in the schema of chapter `runs`
+    cfg, sel, m, M = r['config'], r['selection'], r['machine'], r['test'][BUNDLED_TEST]
+    ours, ctr = M['MedRAT (ours)']['ce']['macro'], M['classify-then-retrieve']['ce']['macro']
     reports = pd.read_csv(run / 'test_reports.csv').report
     total = sum(c['wall_time_s']['total_this_call'] for c in r.get('calls', [])) or r['wall_time_s']['total_this_call']
     n_steps, conv = optimiser_steps(r), sel.get('convergence') or convergence(r['history'], sel['monitor'])
     conv_txt = (f"past its best (the selection score last improved at epoch {conv['best_epoch']} of {conv['epochs_run']})"
                 if conv['converged'] else f"NOT converged (the selection score was still improving at epoch {conv['best_epoch']} "
                 f"of {conv['epochs_run']})")
-    e2 = r.get('experiment2_language_ceiling')
+    e2 = r['health'].get(BUNDLED_HEALTH)
     health = e2['ce'] if e2 and 'ce' in e2 else None
     L = ["### Experiment 1: NIH ChestX-ray14 sample images -> IU X-ray reports, zero pairs (real data)", "",
          f"`medrat train` (preset `{cfg['preset']}`, seed {cfg['seed']}): {cfg['data']['n_train_images']} train images, "
@@ -291,7 +292,7 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
          f"{m.get('cpu_model', m['processor'])} ({m['cpu_count']} cores, {m['torch_threads']} torch thread(s)). "
          "Clinical efficacy (CE) of the reports written for the 197 patient-disjoint NIH test images, labelled by "
          "`medrat.labeler`, against NIH's labels on the 11 classes NIH defines; 95% bootstrap intervals.", "",
-         r['table'].strip(), "",
+         r['tables'].strip(), "",
          f"MedRAT {_is(ours, ctr)} classify-then-retrieve on CE macro-F1 ({num(ours['f1'])} vs {num(ctr['f1'])}). "
          f"It wrote {reports.nunique()} distinct reports for {len(reports)} images "
          f"(the most common one {reports.value_counts().iloc[0]} times). The run is {conv_txt}."

@@ -27,7 +27,7 @@ def test_train_leaves_every_output(tiny_run):
     for f in ('model.pth', 'config.json', 'vocab.json', 'results.json', 'test_reports.csv', 'embeddings.pt'):
         assert (tiny_run/f).exists(), f
     res = json.loads((tiny_run/'results.json').read_text())
-    assert {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'} <= set(res['metrics'])
+    assert {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'} <= set(res['test']['NIH ChestX-ray14'])
 
 
 def test_generate_from_image_files(tiny_run, tmp_path):

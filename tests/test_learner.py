@@ -47,7 +47,7 @@ def test_ddp_two_gloo_ranks_stay_identical():
 
 def test_resume_refuses_other_config(tmp_path):
     "Resuming into a folder that holds a run with another configuration is one clear error."
-    from medrat.experiments import check_resume_config
+    from medrat.runs import check_resume_config
     import json
     (tmp_path / 'state.pth').write_bytes(b'x')
     (tmp_path / 'config.json').write_text(json.dumps(dict(train=dict(bs=32, epochs=8), seed=1)))
@@ -75,7 +75,7 @@ def test_train_experiment_resumes_and_leaves_its_files(tmp_path):
     n_img, n_rep = r2['config']['data']['n_test_images'], r2['config']['data']['n_test_reports']
     assert e['z_global'].shape[0] == len(e['modality']) == n_img + n_rep
     assert e['modality'].count('image') == n_img
-    assert set(r2['metrics']) >= {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'}
+    assert set(r2['test']['NIH ChestX-ray14']) >= {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'}
     with pytest.raises(ValueError, match='another configuration'):
         train_experiment(tmp_path / 'run', epochs=2, **{**kw, 'bs': 4})
 

@@ -41,7 +41,7 @@ def test_paper_setting_command(data, tmp_path, monkeypatch):
     n_test = pd.read_csv(data['mimic'] / 'mimic-cxr-2.0.0-split.csv.gz').query("split == 'test'").study_id.nunique()
     assert m['n'] == n_test == r['config']['data']['n_test']['MIMIC-CXR']
     assert r['config']['data']['n_train_images'] == 32 and r['selection']['steps'] > 0
-    assert 'MIMIC-CXR' in r['decoder_health'] and 'converged' in r['selection']['convergence']
+    assert 'MIMIC-CXR' in r['health'] and 'converged' in r['selection']['convergence']
     md = (out / 'results.md').read_text()
     assert md.startswith('**Table 1 layout') and 'Table 2 layout' in md and 'U-Ones' in md
     assert len(pd.read_csv(out / 'test_reports_mimic-cxr.csv')) == n_test

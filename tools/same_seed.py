@@ -1,4 +1,5 @@
-"""Same seed, same numbers: run the `tiny` and `cpu` training presets and the benchmark through their public entry
+"""Same seed, same numbers: run the `tiny` and `cpu` training presets, the paper's setting on generated copies of the
+CheXpert / MIMIC-CXR / IU X-ray layouts (frozen and fine-tuned backbone) and the benchmark through their public entry
 points and write every number they produce (metrics, per-epoch losses, selection, generated reports) to one JSON.
 Run it on two commits and compare: a refactor that claims "behaviour unchanged" must give identical files.
 
@@ -6,11 +7,11 @@ Run it on two commits and compare: a refactor that claims "behaviour unchanged" 
     python tools/same_seed.py runs/same-seed/after.json       # on the new one
     python tools/same_seed.py --compare runs/same-seed/before.json runs/same-seed/after.json
 
-The `cpu` preset runs 2 epochs and the benchmark a reduced `small` scale (every configuration, 2 epochs), so the check
+The `cpu` preset runs 2 epochs, the own-data runs the `tiny` preset and the benchmark a reduced `small` scale (every configuration, 2 epochs), so the check
 takes minutes; the code paths are those of the full runs (cached features, CE selection, beam search, few-shot pairs).
 """
 from __future__ import annotations
-import hashlib, json, subprocess, sys, tempfile
+import hashlib, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
 DROP = ('second', 'time', 'wall', 'machine', 'calls', 'load_avg', 'finished', 'threads', 'path', 'files', 'cached',
@@ -25,13 +26,31 @@ def numbers(o):
 
 def digest(path: Path) -> str: return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else None
 
+def scores(res: dict) -> dict:
+    "The scores of a run's results.json in one layout, whichever version wrote it (the common recipe renamed the keys)."
+    if 'metrics' in res: test, health = {'NIH ChestX-ray14': res['metrics']}, {'IU X-ray': res.get('experiment2_language_ceiling')}
+    else: test, health = res.get('test', {}), res.get('health', res.get('decoder_health', {}))
+    test = {k: {m: {x: y for x, y in v.items() if x != 'distinct_reports'} for m, v in t.items()} for k, t in test.items()}
+    return dict(test=test, health=health)
+
 def train(out: Path, *args) -> dict:
     subprocess.run([str(Path(sys.executable).parent / 'medrat'), 'train', '--out', str(out), '--fresh', '--quiet', *args], check=True)
     res = json.loads((out / 'results.json').read_text())
-    keep = {k: res.get(k) for k in ('n_params', 'selection', 'history', 'metrics', 'experiment2_language_ceiling')}
-    keep['config'] = {k: v for k, v in res['config'].items() if k != 'data'}
-    keep['test_reports'] = digest(out / 'test_reports.csv')
+    keep = {k: res.get(k) for k in ('n_params', 'selection', 'history')} | scores(res)
+    keep['config'] = {k: v for k, v in res['config'].items() if k not in ('data', 'limit', 'preset')}
+    keep['test_reports'] = {p.name: digest(p) for p in sorted(out.glob('test_reports*.csv'))}
     return numbers(keep)
+
+def own_data(d: Path) -> dict:
+    "The paper's setting on generated copies of the data sets' layouts: CheXpert images, MIMIC-CXR reports, both test sets."
+    import warnings
+    from medrat.testing import fake_chexpert, fake_mimic, fake_iu
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        csv, mimic, iu = fake_chexpert(d / 'CheXpert-v1.0-small', n=32), fake_mimic(d / 'mimic', n_studies=60), fake_iu(d / 'iu', 'r2gen', n_per_split=5)
+    src = ['--images', f'chexpert:{csv}', '--reports', f'mimic:{mimic}', '--test', f'mimic:{mimic}', f'iu:{iu}', '--preset', 'tiny']
+    return dict(chexpert_mimic=train(d / 'run', *src, '--epochs', '2'),
+                val_bleu4=train(d / 'bleu', *src, '--epochs', '2', '--val', f'mimic:{mimic}', '--monitor', 'valid_bleu4'))
 
 def benchmark(out: Path) -> dict:
     from medrat.benchmark import run_benchmark
@@ -65,7 +84,8 @@ if __name__ == '__main__':
     dest = Path(sys.argv[1]); dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        res = dict(tiny=train(d / 'tiny', '--preset', 'tiny'), cpu=train(d / 'cpu', '--epochs', '2'),
+        os.environ['MEDRAT_CACHE'] = str(d / 'cache')      # a cold cache of features and labels, the same for both commits
+        res = dict(tiny=train(d / 'tiny', '--preset', 'tiny'), cpu=train(d / 'cpu', '--epochs', '2'), own_data=own_data(d),
                    benchmark=benchmark(d / 'synth'))
     dest.write_text(json.dumps(res, indent=1))
     print(f'wrote {dest}')
