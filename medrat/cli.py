@@ -5,6 +5,7 @@
 # %% ../nbs/11_cli.ipynb #f78d9c86
 from __future__ import annotations
 import argparse, difflib, json, math, re, sys, tempfile, time, warnings
+from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import anno_parser, Param, store_true
@@ -299,26 +300,23 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     kw = {k: v for k, v in dict(workers=workers, amp=amp, save_every=save_every, compile=compile, monitor=monitor, lr=lr, bs=bs).items()
           if exists(v)}                                           # `TrainConfig` overrides, recorded in results.json's config
     if channels_last: kw['channels_last'] = True
-    if not own:
-        from medrat.experiments import train_experiment
-        res = train_experiment(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, resume=not fresh, limit=limit,
-                               threads=threads, progress=not quiet, **kw)
-        print(res['tables'])
-        ws = res.get('warnings') or []
-        if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))
-        print(f"\nrun folder: {out} (model.pth, test_reports.csv, results.json, embeddings.pt)")
-        print(run_summary(res))
-        return
-    srcs = dict(images=parse_source(default(images, 'nih'), 'images'), reports=parse_source(default(reports, 'iu'), 'reports'),
-                test=[parse_source(t, 'test') for t in test or []], val=parse_source(val, 'val') if exists(val) else None)
-    if exists(reports_root) and not Path(reports_root).is_dir(): raise DataError(f"--reports-root {reports_root}: folder not found")
-    from medrat.own_data import train_on_sources
+    if own:                                                       # the data provider: your sources, or the bundled run
+        srcs = dict(images=parse_source(default(images, 'nih'), 'images'), reports=parse_source(default(reports, 'iu'), 'reports'),
+                    test=[parse_source(t, 'test') for t in test or []], val=parse_source(val, 'val') if exists(val) else None)
+        if exists(reports_root) and not Path(reports_root).is_dir(): raise DataError(f"--reports-root {reports_root}: folder not found")
+        from medrat.own_data import train_on_sources
+        train = partial(train_on_sources, srcs['images'], srcs['reports'], test=srcs['test'], val=srcs['val'],
+                        reports_root=reports_root, frontal_only=frontal_only)
+    else:
+        from medrat.experiments import train_experiment as train
     if exists(threads): torch.set_num_threads(threads)
-    res = train_on_sources(srcs['images'], srcs['reports'], test=srcs['test'], val=srcs['val'], out_dir=out, preset=preset,
-                           epochs=epochs, steps=steps, seed=seed, resume=not fresh, reports_root=reports_root, frontal_only=frontal_only,
-                           limit=limit, progress=not quiet, **kw)
+    res = train(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, resume=not fresh, limit=limit,
+                progress=not quiet, **kw)                         # one recipe (chapter `runs`), one results.json schema
     print(res['tables'] or 'no --test source: nothing scored')
-    print(f"\nrun folder: {out} (model.pth, results.json, results.md, test_reports_*.csv)")
+    ws = res.get('warnings') or []
+    if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))
+    files = [f for v in res['files'].values() for f in (v if isinstance(v, list) else [v]) if (Path(out) / f).exists()]
+    print(f"\nrun folder: {out} ({', '.join(files)})")
     print(run_summary(res))
 
 # %% ../nbs/11_cli.ipynb #5c7fe44f

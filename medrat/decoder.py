@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .core import exists, default
 from .encoder import sinusoidal_positions, masked_attention
 
@@ -102,7 +103,7 @@ class DecoderLayer(nn.Module):
         x = x + self.drop(self.cross_attn.attend(h, *mem_kv, mask=mem_mask))
         return x + self.drop(self.ff(self.ln3(x)))
 
-# %% ../nbs/06_decoder.ipynb #3006f8fe
+# %% ../nbs/06_decoder.ipynb #aeca5ae8
 class Decoder(nn.Module):
     "Shared report decoder: causal Transformer cross-attending to [z_global ; z_local] + type embedding."
     def __init__(self, embedding: nn.Embedding, # word embedding, SHARED with the report encoder
@@ -148,67 +149,77 @@ class Decoder(nn.Module):
         if not parts: raise ValueError("Decoder: z_global and z_local are both None; nothing to decode from")
         return torch.cat(parts, 1), torch.cat(masks, 1).bool()
 
-    def positions(self, start: int, T: int) -> Tensor:
-        if start + T > self.pe.shape[0]:                              # longer than max_len + 2: extend once
-            self.pe = sinusoidal_positions(start + T, self.d_model).to(self.pe.device)
-        return self.pe[start:start + T]                               # (T, d)
+# %% ../nbs/06_decoder.ipynb #e8fcdee1
+@patch
+def positions(self: Decoder, start: int, T: int) -> Tensor:
+    "(T, d) sinusoidal positions start..start+T-1, the table extended once when a report is longer than it."
+    if start + T > self.pe.shape[0]:                              # longer than max_len + 2: extend once
+        self.pe = sinusoidal_positions(start + T, self.d_model).to(self.pe.device)
+    return self.pe[start:start + T]                               # (T, d)
 
-    def embed(self, tokens: Tensor, start: int=0) -> Tensor:
-        "(B, T) token ids at positions start.. -> (B, T, d): embedding * sqrt(d) (+ memory response) + positions, dropout."
-        x = self.embedding(tokens) * math.sqrt(self.d_model)
-        if exists(self.token_memory): x = self.token_memory(x)       # f + r_f per token, as the report encoder's input
-        return self.drop(x + self.positions(start, tokens.shape[1]))
+@patch
+def embed(self: Decoder, tokens: Tensor, start: int=0) -> Tensor:
+    "(B, T) token ids at positions start.. -> (B, T, d): embedding * sqrt(d) (+ memory response) + positions, dropout."
+    x = self.embedding(tokens) * math.sqrt(self.d_model)
+    if exists(self.token_memory): x = self.token_memory(x)       # f + r_f per token, as the report encoder's input
+    return self.drop(x + self.positions(start, tokens.shape[1]))
 
-    def head(self, x: Tensor) -> Tensor:
-        "(B, T, d) -> (B, T, V) float32 log-probabilities."
-        return F.log_softmax(self.out(self.ln(x)).float(), -1)
+@patch
+def head(self: Decoder, x: Tensor) -> Tensor:
+    "(B, T, d) -> (B, T, V) float32 log-probabilities."
+    return F.log_softmax(self.out(self.ln(x)).float(), -1)
 
-    # -- training -------------------------------------------------------------------------------------------
-    def forward(self, tokens: Tensor, # (B, T) input ids, BOS first (teacher forcing: targets are tokens shifted by one)
-                z_global: Tensor|None, # (B, d)
-                z_local: Tensor|None, # (B, n, d)
-                mask: Tensor|None=None, # (B, n) bool
-                return_attention: bool=False, # also return the cross-attention weights (L, B, h, T, S)
-               ) -> Tensor: # (B, T, V) log-probabilities, row t predicts token t+1 (and the weights)
-        mem, mmask = self.memory(z_global, z_local, mask)
-        x, attn = self.embed(tokens), ([] if return_attention else None)
-        for layer in self.layers: x = layer(x, layer.cross_attn.kv(mem), mmask, attn=attn)
-        return (self.head(x), torch.stack(attn)) if return_attention else self.head(x)
+# %% ../nbs/06_decoder.ipynb #c6cc01f6
+@patch
+def forward(self: Decoder, tokens: Tensor, # (B, T) input ids, BOS first (teacher forcing: targets are tokens shifted by one)
+            z_global: Tensor|None, # (B, d)
+            z_local: Tensor|None, # (B, n, d)
+            mask: Tensor|None=None, # (B, n) bool
+            return_attention: bool=False, # also return the cross-attention weights (L, B, h, T, S)
+           ) -> Tensor: # (B, T, V) log-probabilities, row t predicts token t+1 (and the weights)
+    "Teacher forcing: the whole report in, (B, T, V) next-token log-probabilities out (and, asked, the cross-attention weights)."
+    mem, mmask = self.memory(z_global, z_local, mask)
+    x, attn = self.embed(tokens), ([] if return_attention else None)
+    for layer in self.layers: x = layer(x, layer.cross_attn.kv(mem), mmask, attn=attn)
+    return (self.head(x), torch.stack(attn)) if return_attention else self.head(x)
 
-    # -- decoding -------------------------------------------------------------------------------------------
-    def start(self, z_global, z_local, mask=None) -> dict:
-        "Decoding state: the memory's cross-attention K/V (projected ONCE) and empty self-attention caches."
-        mem, mmask = self.memory(z_global, z_local, mask)
-        return dict(t=0, mem_kv=[l.cross_attn.kv(mem) for l in self.layers], mask=mmask,
-                    caches=[{} for _ in self.layers])
+# %% ../nbs/06_decoder.ipynb #f0e7b584
+@patch
+def start(self: Decoder, z_global, z_local, mask=None) -> dict:
+    "Decoding state: the memory's cross-attention K/V (projected ONCE) and empty self-attention caches."
+    mem, mmask = self.memory(z_global, z_local, mask)
+    return dict(t=0, mem_kv=[l.cross_attn.kv(mem) for l in self.layers], mask=mmask,
+                caches=[{} for _ in self.layers])
 
-    def step(self, tokens: Tensor, # (B,) the newest token of every sequence
-             state: dict, # from `start`; updated in place
-            ) -> Tensor: # (B, V) log-probabilities of the next token
-        "One decoding step: embeds and runs only the newest token."
-        x = self.embed(tokens[:, None], start=state['t'])                             # (B, 1, d)
-        for layer, kv, cache in zip(self.layers, state['mem_kv'], state['caches']):
-            x = layer(x, kv, state['mask'], cache=cache)
-        state['t'] += 1
-        return self.head(x)[:, 0]
+@patch
+def step(self: Decoder, tokens: Tensor, # (B,) the newest token of every sequence
+         state: dict, # from `start`; updated in place
+        ) -> Tensor: # (B, V) log-probabilities of the next token
+    "One decoding step: embeds and runs only the newest token."
+    x = self.embed(tokens[:, None], start=state['t'])                             # (B, 1, d)
+    for layer, kv, cache in zip(self.layers, state['mem_kv'], state['caches']):
+        x = layer(x, kv, state['mask'], cache=cache)
+    state['t'] += 1
+    return self.head(x)[:, 0]
 
-    @staticmethod
-    def reorder(state: dict, idx: Tensor) -> dict:
-        "Keep rows `idx` of the self-attention caches (beam search: hypotheses that survive a step)."
-        for c in state['caches']:
-            if 'k' in c: c['k'], c['v'] = c['k'][idx], c['v'][idx]
-        return state
+@patch
+def reorder(self: Decoder, state: dict, idx: Tensor) -> dict:
+    "Keep rows `idx` of the self-attention caches (beam search: hypotheses that survive a step)."
+    for c in state['caches']:
+        if 'k' in c: c['k'], c['v'] = c['k'][idx], c['v'][idx]
+    return state
 
-    @staticmethod
-    def repeat(state: dict, rep: Tensor) -> dict:
-        "Row `rep[i]` of the memory for hypothesis i (beam search: each image's memory for its K beams), copied, not re-projected."
-        state['mem_kv'] = [(k[rep], v[rep]) for k, v in state['mem_kv']]
-        state['mask'] = state['mask'][rep]
-        return state
+@patch
+def repeat(self: Decoder, state: dict, rep: Tensor) -> dict:
+    "Row `rep[i]` of the memory for hypothesis i (beam search: each image's memory for its K beams), copied, not re-projected."
+    state['mem_kv'] = [(k[rep], v[rep]) for k, v in state['mem_kv']]
+    state['mask'] = state['mask'][rep]
+    return state
 
-    def banned(self, bos_id: int) -> list[int]:
-        "Ids never generated: BOS and the padding id of the embedding (if it has one)."
-        return [bos_id] + ([self.embedding.padding_idx] if exists(self.embedding.padding_idx) else [])
+@patch
+def banned(self: Decoder, bos_id: int) -> list[int]:
+    "Ids never generated: BOS and the padding id of the embedding (if it has one)."
+    return [bos_id] + ([self.embedding.padding_idx] if exists(self.embedding.padding_idx) else [])
 
 # %% ../nbs/06_decoder.ipynb #e4887b7d
 def block_trigrams(lp: Tensor, # (N, V) next-token log-probabilities, modified in place
@@ -254,7 +265,20 @@ def greedy_search(dec, # a decoder: start, step, banned, max_len (the decoding p
 
 Decoder.greedy = greedy_search          # also a method: dec.greedy(z_global, z_local, mask, bos_id, eos_id)
 
-# %% ../nbs/06_decoder.ipynb #c5ddf93d
+# %% ../nbs/06_decoder.ipynb #b9b37d25
+def _live(top, idx, beams, finished, K: int, V: int, eos_id: int) -> list:
+    "One image's beam step: the K best live (score, beam, word) among its top 2K candidates; EOS in the top K finishes a beam."
+    keep = []
+    for rank, (s, i) in enumerate(zip(top, idx)):
+        if s == float('-inf'): break
+        k, w = divmod(i, V)
+        if w == eos_id:                                    # finalise only EOS among the top K candidates
+            if rank < K: finished.append((s, beams[k]))
+        elif len(keep) < K: keep.append((s, k, w))
+        if len(keep) == K: break
+    return keep
+
+# %% ../nbs/06_decoder.ipynb #a17c087c
 @torch.no_grad()
 def beam_search(dec, # a decoder: start, step, repeat, reorder, banned, max_len (the decoding protocol)
                 z_global: Tensor|None, # (B, d)
@@ -293,13 +317,7 @@ def beam_search(dec, # a decoder: start, step, repeat, reorder, banned, max_len 
         for b in range(B):
             keep = []
             if not done[b]:
-                for rank, (s, i) in enumerate(zip(top[b], idx[b])):
-                    if s == float('-inf'): break
-                    k, w = divmod(i, V)
-                    if w == eos_id:                            # finalise only EOS among the top K candidates
-                        if rank < K: finished[b].append((s, beams[b][k]))
-                    elif len(keep) < K: keep.append((s, k, w))
-                    if len(keep) == K: break
+                keep = _live(top[b], idx[b], beams[b], finished[b], K, V, eos_id)
                 best_live = keep[0][0] if keep else float('-inf')
                 # a live hypothesis's logp only falls, and its lp(Y) is at most lp(max_len): this bounds what it can reach
                 if finished[b] and max(map(ranked, finished[b])) >= best_live / lp_norm(max_len): done[b] = True
