@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, random
 import numpy as np
 import torch
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default
 from .text import clean_report, shuffle_sentences, pad_tokens
 
@@ -146,7 +146,7 @@ def _stream(n: int, length: int, seed: int, epoch: int, stream: int, shuffle: bo
     "`length` indices into range(n): `epoch_order`'s seeded permutations, or 0..n-1 repeated."
     return epoch_order(n, length, seed, epoch, stream) if shuffle else np.resize(np.arange(n), length)
 
-# %% ../nbs/01c_batches.ipynb #a06c4e43
+# %% ../nbs/01c_batches.ipynb #ab13c00f
 class UnpairedLoader:
     "N images + N reports per step from two independent sources; batch order a function of (seed, epoch) only."
     n_inp = 1   # fastai gets (b, b): the model reads b, the loss reads b
@@ -194,42 +194,46 @@ class UnpairedLoader:
         "Batch `b` of epoch `e` (this rank's share): a function of (seed, e, b) only, so any process may build it."
         pos = np.arange(b * self.bs, min((b + 1) * self.bs, len(plan['img'])))[self.rank::self.world_size]
         pb = (plan['pair'][b * self.pair_bs:(b + 1) * self.pair_bs][self.rank::self.world_size] if self.pair_bs else None)
-        return self.collate(plan, pos, e, pb)
+        return self._collate(plan, pos, e, pb)
 
-    def __iter__(self):
-        e = self.epoch if self.shuffle else 0
-        if self.shuffle: self.epoch += 1
-        start, self.skip = self.skip, 0
-        plan = self.epoch_plan(e)
-        todo = range(start, self.n_batches)
-        if self.num_workers:                       # workers build whole batches; the order stays 0, 1, 2, ...
-            batches = torch.utils.data.DataLoader(_EpochBatches(self, plan, e), batch_size=None, sampler=todo,
-                                                  num_workers=self.num_workers, pin_memory=self.pin_memory)
-        else: batches = (self.batch(plan, e, b) for b in todo)
-        cuda = self.device.type == 'cuda'
-        for batch in batches:
-            if cuda:
-                if self.pin_memory and not self.num_workers: batch = {k: v.pin_memory() for k, v in batch.items()}
-                batch = {k: v.to(self.device, non_blocking=self.pin_memory) for k, v in batch.items()}
-            yield batch, batch
+# %% ../nbs/01c_batches.ipynb #95e95edb
+@patch
+def __iter__(self: UnpairedLoader):
+    e = self.epoch if self.shuffle else 0
+    if self.shuffle: self.epoch += 1
+    start, self.skip = self.skip, 0
+    plan = self.epoch_plan(e)
+    todo = range(start, self.n_batches)
+    if self.num_workers:                       # workers build whole batches; the order stays 0, 1, 2, ...
+        batches = torch.utils.data.DataLoader(_EpochBatches(self, plan, e), batch_size=None, sampler=todo,
+                                              num_workers=self.num_workers, pin_memory=self.pin_memory)
+    else: batches = (self.batch(plan, e, b) for b in todo)
+    cuda = self.device.type == 'cuda'
+    for batch in batches:
+        if cuda:
+            if self.pin_memory and not self.num_workers: batch = {k: v.pin_memory() for k, v in batch.items()}
+            batch = {k: v.to(self.device, non_blocking=self.pin_memory) for k, v in batch.items()}
+        yield batch, batch
 
-    def _shuffled(self, text, e, p):
-        return shuffle_sentences(text, random.Random(f'{self.seed}|{e}|{p}'))
+@patch
+def _shuffled(self: UnpairedLoader, text, e, p):
+    return shuffle_sentences(text, random.Random(f'{self.seed}|{e}|{p}'))
 
-    def collate(self, plan, pos, e, pair_idx=None) -> dict:
-        "The batch of the samples at positions `pos` of epoch `e`'s plan."
-        I, R, tk = self.images, self.reports, self.tokenizer
-        ii, rr, vv = plan['img'][pos], plan['rep'][pos], plan['view'][pos]
-        x = I.x[ii].float()                                                              # (B, n, C) or (B, 1, H, W)
-        x_aug = I.second_views(ii, vv, e, pos)                                           # the same shape
-        tokens = pad_tokens([self._tok[r] for r in rr], tk.pad_id)                       # (B, T)
-        tokens_aug = pad_tokens([tk.encode(self._shuffled(R.texts[r], e, p)) for r, p in zip(rr, pos)], tk.pad_id)
-        b = dict(x=x, x_aug=x_aug, tokens=tokens, tokens_aug=tokens_aug,
-                 img_labels=I.labels[ii], img_mask=I.mask[ii], rep_labels=R.labels[rr], rep_mask=R.mask[rr])
-        if exists(pair_idx) and len(pair_idx):
-            b['x_pair'] = self.pairs.images.x[pair_idx].float()
-            b['tokens_pair'] = pad_tokens([tk.encode(self.pairs.texts[i]) for i in pair_idx], tk.pad_id)
-        return b
+@patch
+def _collate(self: UnpairedLoader, plan, pos, e, pair_idx=None) -> dict:
+    "The batch of the samples at positions `pos` of epoch `e`'s plan."
+    I, R, tk = self.images, self.reports, self.tokenizer
+    ii, rr, vv = plan['img'][pos], plan['rep'][pos], plan['view'][pos]
+    x = I.x[ii].float()                                                              # (B, n, C) or (B, 1, H, W)
+    x_aug = I.second_views(ii, vv, e, pos)                                           # the same shape
+    tokens = pad_tokens([self._tok[r] for r in rr], tk.pad_id)                       # (B, T)
+    tokens_aug = pad_tokens([tk.encode(self._shuffled(R.texts[r], e, p)) for r, p in zip(rr, pos)], tk.pad_id)
+    b = dict(x=x, x_aug=x_aug, tokens=tokens, tokens_aug=tokens_aug,
+             img_labels=I.labels[ii], img_mask=I.mask[ii], rep_labels=R.labels[rr], rep_mask=R.mask[rr])
+    if exists(pair_idx) and len(pair_idx):
+        b['x_pair'] = self.pairs.images.x[pair_idx].float()
+        b['tokens_pair'] = pad_tokens([tk.encode(self.pairs.texts[i]) for i in pair_idx], tk.pad_id)
+    return b
 
 # %% ../nbs/01c_batches.ipynb #572c2009
 class _EpochBatches(torch.utils.data.Dataset):

@@ -349,6 +349,23 @@ def keep_run(res: dict,       # a finished `run_benchmark` results dict
         dests.append(d)
     return dests
 
+# %% ../nbs/12a_benchmark.ipynb #5cf49687
+def _record(data: BenchmarkData, scale: str, seed: int, st: dict) -> dict:
+    "The head of a benchmark's results.json: the data's facts and the labeler's agreement, before any configuration ran."
+    agree = data.labeler_agreement['agreement']
+    return dict(benchmark=GENERATED, scale=scale, seed=seed, settings=st, configs={}, baselines={},
+                n_patches=data.n_patches, feat_dim=data.feat_dim, vocab=len(data.tokenizer), threads=torch.get_num_threads(),
+                complete=False, labeler_agreement=agree.to_dict(), labeler_agreement_min=float(agree.min()),
+                label_prevalence=dict(zip(CHEXPERT_LABELS, data.bench['test'].labels.mean(0).round(4))), machine=machine_info())
+
+def _write_tables(res: dict, out: Path, publish=None):
+    "results.md in the run folder and, when asked, the same tables as a results page."
+    md = results_markdown(res)
+    (out / 'results.md').write_text(md)
+    if exists(publish):
+        Path(publish).parent.mkdir(parents=True, exist_ok=True)
+        Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
+
 # %% ../nbs/12a_benchmark.ipynb #55e3f255
 def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test_reports.json, per-config checkpoints
                   scale: str = 'small',         # 'tiny' (smoke test) | 'small' (CPU, one thread per configuration) | 'large' (GPU)
@@ -382,13 +399,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         log(f"data: generated in {data.seconds['generate']:.1f}s, features in {data.seconds['features']:.1f}s "
             f"({'cached' if data.features_cached else 'computed'}); vocab {len(data.tokenizer)}")
         test = data.bench['test']
-        res = dict(benchmark=GENERATED, scale=scale, seed=seed, settings=st, configs={}, baselines={},
-                   n_patches=data.n_patches, feat_dim=data.feat_dim, vocab=len(data.tokenizer),
-                   threads=torch.get_num_threads(), complete=False,
-                   labeler_agreement=data.labeler_agreement['agreement'].to_dict(),
-                   labeler_agreement_min=float(data.labeler_agreement['agreement'].min()),
-                   label_prevalence=dict(zip(CHEXPERT_LABELS, test.labels.mean(0).round(4))),
-                   machine=machine_info())
+        res = _record(data, scale, seed, st)
         score = lambda hyps: score_reports(hyps, test, st['n_boot'], seed, st['meteor'])
         def save():
             res['wall_time_s'] = dict(total=time.time() - t_start, features=data.seconds['features'],
@@ -415,11 +426,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
         torch.set_num_threads(old_threads)
     res = json.loads((out / 'results.json').read_text())       # the tables come from the JSON as written
     if exists(keep): keep_run(res, out, keep)
-    md = results_markdown(res)
-    (out / 'results.md').write_text(md)
-    if exists(publish):
-        Path(publish).parent.mkdir(parents=True, exist_ok=True)
-        Path(publish).write_text('### Synthetic benchmark (GENERATED data)\n\n' + md)
+    _write_tables(res, out, publish)
     return res
 
 # %% ../nbs/12a_benchmark.ipynb #1a561614

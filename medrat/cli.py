@@ -21,7 +21,7 @@ __all__ = ['MAX_BEAM', 'COMMANDS', 'load_run', 'image_features', 'generate_for_i
            'cmd_data_summary', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'run_summary',
            'cmd_show']
 
-# %% ../nbs/11_cli.ipynb #c58c87d9
+# %% ../nbs/11_cli.ipynb #d292b13d
 def _as_json(o):
     "A value as config.json holds it (tuples as lists, non-finite floats as None)."
     if isinstance(o, dict): return {str(k): _as_json(v) for k, v in o.items()}
@@ -59,6 +59,7 @@ def _check_config(config: dict, model, cfg_file: Path, ckpt: Path):
         refuse('train.img_size', f"is {img} ({n} patches per image) but the run was trained on {data['n_patches']} "
                                  f"patches per image (data.n_patches)")
 
+# %% ../nbs/11_cli.ipynb #fec60413
 def load_run(run_dir,              # a run folder written by `medrat train` (holds model.pth, config.json)
              device='cpu') -> dict: # model (eval mode), tokenizer, backbone name, img_size, src_size, config
     "Load a trained run for inference; every user error is a `DataError` naming the file."
@@ -256,12 +257,13 @@ def _output_dir(name, path):
     if not q.is_dir(): raise DataError(f"--{name} {p}: {q} is a file, not a folder")
     _writable(name, q)
 
-# %% ../nbs/11_cli.ipynb #86e1b3d3
+# %% ../nbs/11_cli.ipynb #b3fb317b
 def cmd_data_summary():
     "Print an overview of the real data medrat ships or reads (NIH sample, IU X-ray reports)."
     from medrat.data import data_summary
     print(data_summary())
 
+# %% ../nbs/11_cli.ipynb #5ac1af75
 def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or runs/own-data with sources)
               preset: str='cpu',         # 'tiny' (seconds), 'cpu' (a CPU), 'paper' (GPU)
               images: str=None,          # image source: nih | chexpert:CSV | mimic:ROOT | iu:IMAGES_DIR (default: the bundled run)

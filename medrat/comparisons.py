@@ -15,7 +15,7 @@ from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdow
 __all__ = ['TABLE_CONFIGS', 'seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds',
            'paper_claims', 'committed_runs', 'publication']
 
-# %% ../nbs/12c_comparisons.ipynb #c613582d
+# %% ../nbs/12c_comparisons.ipynb #f2d422b9
 def _facts(m: dict, c: dict | None = None) -> dict:
     "The numbers of one method at one seed that a comparison across seeds needs."
     ce, de = m['ce'], m['detail']['micro']
@@ -43,6 +43,7 @@ def seeds_summary(runs: dict) -> dict:   # seed -> a run's results (dict) or its
         for name, b in r['baselines'].items(): summary['baselines'].setdefault(name, {})[str(s)] = _facts(b)
     return jsonable(summary)
 
+# %% ../nbs/12c_comparisons.ipynb #4d9478fd
 def run_benchmark_seeds(out_dir='runs/synth', # one sub-folder per seed, and the summary results.json
                         seeds=(0,),           # the seeds (an int N means 0..N-1)
                         **kw,                 # `run_benchmark` arguments (scale, configs, publish, overrides ...)

@@ -107,7 +107,7 @@ def load_torch(path,                # a file medrat wrote with `torch.save`
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e: raise DataError(f"{path}: not a medrat file (or damaged): {_load_error(path, e)}; {fix}") from None
 
-# %% ../nbs/00_core.ipynb #840f9c3e
+# %% ../nbs/00_core.ipynb #d79d9ad4
 _HELD = {}   # folder -> (open lock file descriptor, depth) of the locks this process holds
 
 def _pid_alive(pid: int) -> bool:
@@ -157,6 +157,7 @@ def run_lock(folder):
             f.unlink(missing_ok=True); os.close(fd)         # remove, then drop the lock (closing the file drops it)
         else: _HELD[folder] = (fd, _HELD[folder][1] - 1)
 
+# %% ../nbs/00_core.ipynb #9a864c0e
 def holds_run_lock(arg: str = 'out_dir'):
     "Decorator: the function runs inside `run_lock` of its folder argument `arg` (only rank 0 of a torchrun job locks)."
     import functools, inspect

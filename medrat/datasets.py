@@ -14,7 +14,7 @@ from .data import DataWarning, read_checked_csv, raw_bytes, utf8_fallback, decod
 # %% auto #0
 __all__ = ['load_chexpert', 'report_sections', 'is_redacted', 'load_mimic_cxr', 'load_iu_xray']
 
-# %% ../nbs/10a_datasets.ipynb #06409d33
+# %% ../nbs/10a_datasets.ipynb #c52c874b
 def _check_labels(df, path, row_offset=2):
     "Raw CheXpert label columns must hold only 1, 0, -1 or blank; report the first bad cell by file/row/column."
     vals = df[CHEXPERT_LABELS].apply(pd.to_numeric, errors='coerce')
@@ -37,6 +37,7 @@ def _require_filled(df, cols, path, row_offset=2):
             raise DataError(f"{path} line {r + row_offset} (data row {r + 1}): empty {c!r} cell ({int(blank.sum())} "
                             f"such row(s) in all); fill it in or delete the row")
 
+# %% ../nbs/10a_datasets.ipynb #5c35f5ef
 def _duplicates(keys: pd.DataFrame,   # (n, k) the columns that must be unique together
                 vals: pd.DataFrame,   # (n, m) what repeated rows must agree on (labels, view, split)
                 path, what: str, row_offset=2) -> np.ndarray:  # (n,) bool: rows to keep

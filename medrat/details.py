@@ -13,7 +13,7 @@ from .synth import FINDINGS, PATHOLOGIES, labels_from_details
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'parse_details', 'parse_negatives', 'detail_hits', 'detail_accuracy', 'labeler_agreement']
 
-# %% ../nbs/12b_details.ipynb #7e398f4c
+# %% ../nbs/12b_details.ipynb #f7b34223
 _NEG_CUE = re.compile(r'\b(?:no|not|without|negative for|free of|resolved)\b')
 _KEY = dict(cardiomegaly=re.compile(r'cardiomegaly|\b(?:heart|cardiac)\b.*\benlarg|\benlarg\w*\b.*\b(?:heart|cardiac)\b'),
             effusion=re.compile(r'effusion'), consolidation=re.compile(r'consolidat'), lesion=re.compile(r'\b(?:nodule|mass)'),
@@ -38,7 +38,7 @@ def _first(rx, s, fn=lambda g: g):
     m = rx.search(s)
     return None if m is None else fn(m)
 
-
+# %% ../nbs/12b_details.ipynb #f5ea74d1
 def parse_details(report: str) -> dict:
     "Read the findings and their attributes back from a report: finding -> attributes (None where not stated)."
     out = {}

@@ -13,7 +13,7 @@ from .data import DataWarning, why_degenerate, scale_unit, to_gray, load_image, 
 # %% auto #0
 __all__ = ['DICOM_DECODERS', 'read_dicom', 'load_dicom']
 
-# %% ../nbs/01e_dicom.ipynb #d70f0012
+# %% ../nbs/01e_dicom.ipynb #6e6f4bc0
 # the pip packages whose pydicom plugin decodes each family of compressed transfer syntaxes (pydicom's own list)
 DICOM_DECODERS = {'JPEG 2000': 'pylibjpeg pylibjpeg-openjpeg', 'JPEG-LS': 'pylibjpeg pylibjpeg-libjpeg',
                   'JPEG': 'pylibjpeg pylibjpeg-libjpeg', 'RLE': 'pylibjpeg pylibjpeg-rle'}
@@ -30,6 +30,7 @@ def _decoder_available(ts) -> bool:
     try: return get_decoder(ts).is_available
     except (NotImplementedError, ValueError): return False
 
+# %% ../nbs/01e_dicom.ipynb #108ad9bd
 def read_dicom(path,              # a DICOM file holding one grey radiograph
                max_value=None,    # stored value that maps to white; given, the file's VOI LUT / window is not applied
               ) -> np.ndarray:    # float32 (H, W) in [0, 1], dense (bone) bright whatever the file's polarity

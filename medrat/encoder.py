@@ -93,7 +93,7 @@ class ReportFeatureExtractor(nn.Module):
         mask = (tokens != self.pad_id) & (tokens != self.eos_id)  # (B, T) True = real word (BOS kept)
         return x, mask
 
-# %% ../nbs/03_encoder.ipynb #dd179531
+# %% ../nbs/03_encoder.ipynb #f27388db
 def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, # (B, h, T, dk), (B, h, S, dk), (B, h, S, dk)
                      mask=None,                # (B, S) bool, True = a real key; a row may have none
                      is_causal: bool = False,  # causal self-attention (T == S, no mask)
@@ -124,6 +124,7 @@ class MultiHeadSelfAttention(nn.Module):
         o = masked_attention(q, k, v, mask, dropout_p=self.dropout if self.training else 0.)   # (B, h, n, d/h)
         return self.out(o.transpose(1, 2).reshape(B, n, d))                                  # (B, n, d)
 
+# %% ../nbs/03_encoder.ipynb #db535157
 class EncoderLayer(nn.Module):
     "Pre-LN Transformer encoder layer: x + Drop(MHA(LN(x))), then x + Drop(FFN(LN(x)))."
     def __init__(self, d_model: int = 512, n_heads: int = 8, d_ff: int = 512, dropout: float = 0.1):

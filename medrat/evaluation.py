@@ -81,7 +81,7 @@ def nlg_metrics(hyps, # generated reports, one per study (list of str; empty str
     if cider: out['CIDEr'] = Cider().compute_score(gts, res)[0]
     return {k: float(out[k]) for k in NLG_KEYS if k in out}
 
-# %% ../nbs/09_evaluation.ipynb #35421988
+# %% ../nbs/09_evaluation.ipynb #7fd52e8a
 def as_binary(a, name: str, known=None) -> np.ndarray:
     "`a` as a 2-D 0/1 float array (n studies, n classes); errors name the argument `name`."
     a = np.asarray(a, dtype=np.float64)
@@ -113,6 +113,7 @@ def _ce_from_counts(tp, fp, fn):
         macro = tuple(np.where(cnt > 0, np.where(has, x, 0.0).sum(-1) / cnt, np.nan) for x in (p, r, f))
     return (p, r, f), micro, macro
 
+# %% ../nbs/09_evaluation.ipynb #db5fc37c
 def ce_metrics(pred, # (n, C) predicted labels, 0/1
                true, # (n, C) reference labels, 0/1 where known
                mask=None, # (n, C) bool, True where `true` is known; None: all known

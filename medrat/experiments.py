@@ -81,7 +81,7 @@ def prepare_nih_iu(cfg: TrainConfig, seed: int = 9153,
                           seconds=dict(labeler=t_lab - t0, features=sum(f['seconds'] for f in feats.values())),
                           cached=all(f['cached'] for f in feats.values()))
 
-# %% ../nbs/10_experiments.ipynb #f3e49d86
+# %% ../nbs/10_experiments.ipynb #682c617c
 @torch.no_grad()
 def _backbone_features(model: MedRAT, images: ImageSet, bs: int = 64) -> np.ndarray:
     "The images' backbone features (N, n, C): cached ones as they are, or the model's own backbone on the pictures."
@@ -112,6 +112,7 @@ def nih_test_set(data: ExperimentData, cfg: TrainConfig, seed: int = 9153) -> Te
         return ['test_reports.csv', 'test_reports.json']
     return TestSet(test, partial(evaluate_reports, true_labels=y_true, mask=known, n_boot=cfg.n_boot, seed=seed), baselines, write)
 
+# %% ../nbs/10_experiments.ipynb #63034ae2
 NIH_CE_COLUMNS = (('micro', 'precision'), ('micro', 'recall'), ('micro', 'f1'), ('macro', 'f1'))   # the bundled run's table
 
 def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, out_dir, seed: int = 9153,
@@ -122,6 +123,7 @@ def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, ou
     return dict(metrics=scores[BUNDLED_TEST], table=results_table(scores[BUNDLED_TEST], ce=NIH_CE_COLUMNS),
                 n_test=len(data.images['test']), warnings=warns)
 
+# %% ../nbs/10_experiments.ipynb #eb1693ef
 @torch.no_grad()
 def save_embeddings(model: MedRAT, images: ImageSet, reports: ReportSet, tokenizer, path, n_local: int = 32,
                     bs: int = 64) -> dict:

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
+from fastcore.basics import patch
 from .core import exists, default, DataError, atomic_save, load_torch
 from .batches import view_seed
 
@@ -20,7 +21,7 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKBONES', 'FEATURE_DIMS', 'Pretra
            'efficientnet_lite0', 'torchvision_imagenet_state_dict', 'ImageBackbone', 'images_per_second',
            'image_augmentation', 'resize_images', 'augmented_views', 'backbone_fingerprint', 'cached_features']
 
-# %% ../nbs/01d_features.ipynb #bd03d64c
+# %% ../nbs/01d_features.ipynb #75c6998b
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 BACKBONES = ('efficientnet_lite0', 'resnet101', 'resnet50', 'resnet18', 'tiny')
@@ -67,6 +68,7 @@ def torchvision_imagenet_state_dict(name: str,            # 'resnet18' | 'resnet
             f"name='efficientnet_lite0', whose ImageNet weights ship offline, or pretrained=False (random weights).") from e
     finally: socket.setdefaulttimeout(old)
 
+# %% ../nbs/01d_features.ipynb #152d2c5f
 class _EfficientNetTrunk(nn.Module):
     "EfficientNet-Lite0 without pooling and classifier: (B,3,H,W) -> (B,1280,h,w)."
     def __init__(self, net):
@@ -82,7 +84,7 @@ def _tiny_cnn(width: int = 64) -> nn.Module:
         layers += [nn.Conv2d(ci, co, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
-# %% ../nbs/01d_features.ipynb #bde015b3
+# %% ../nbs/01d_features.ipynb #5f405ecf
 class ImageBackbone(nn.Module):
     "CNN trunk: images in [0,1] -> (B, n_patches, C) grid vectors; ImageNet normalisation inside."
     def __init__(self,
@@ -116,36 +118,43 @@ class ImageBackbone(nn.Module):
         "Number of local vectors for an H x W input (49 at 224 px for the stride-32 trunks)."
         h, w = self.grid(H, W); return h * w
 
-    def normalize(self, images):  # (B, C, H, W) or (B, H, W) in [0, 1] -> (B, 3, H, W) normalised
-        x = backbone_from_gray(images)
-        if not x.is_floating_point():
-            raise ValueError(f'images: expected float values in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)')
-        lo, hi = x.aminmax()
-        if lo < -1e-3 or hi > 1 + 1e-3:
-            raise ValueError(f'images: expected values in [0, 1], got range [{lo.item():.3g}, {hi.item():.3g}] '
-                             '(0-255 images? divide by 255; already normalised? pass raw [0, 1] pixels)')
-        return (x - self.mean) / self.std
+# %% ../nbs/01d_features.ipynb #3827a78e
+@patch
+def normalize(self: ImageBackbone, images):  # (B, C, H, W) or (B, H, W) in [0, 1] -> (B, 3, H, W) normalised
+    x = backbone_from_gray(images)
+    if not x.is_floating_point():
+        raise ValueError(f'images: expected float values in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)')
+    lo, hi = x.aminmax()
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        raise ValueError(f'images: expected values in [0, 1], got range [{lo.item():.3g}, {hi.item():.3g}] '
+                         '(0-255 images? divide by 255; already normalised? pass raw [0, 1] pixels)')
+    return (x - self.mean) / self.std
 
-    def forward(self, images):
-        f = self.trunk(self.normalize(images))  # (B, C, h, w)
-        return f.flatten(2).transpose(1, 2)     # (B, h*w, C)
+@patch
+def forward(self: ImageBackbone, images):
+    f = self.trunk(self.normalize(images))  # (B, C, h, w)
+    return f.flatten(2).transpose(1, 2)     # (B, h*w, C)
 
-    def freeze(self):
-        "Frozen mode: no gradients, BatchNorm statistics fixed (eval mode even when the parent calls `.train()`)."
-        self.frozen = True
-        self.requires_grad_(False)
-        return self.train(False)
+@patch
+def freeze(self: ImageBackbone):
+    "Frozen mode: no gradients, BatchNorm statistics fixed (eval mode even when the parent calls `.train()`)."
+    self.frozen = True
+    self.requires_grad_(False)
+    return self.train(False)
 
-    def unfreeze(self):
-        "Fine-tuning mode (the paper's): gradients on, BatchNorm follows `.train()`."
-        self.frozen = False
-        self.requires_grad_(True)
-        return self
+@patch
+def unfreeze(self: ImageBackbone):
+    "Fine-tuning mode (the paper's): gradients on, BatchNorm follows `.train()`."
+    self.frozen = False
+    self.requires_grad_(True)
+    return self
 
-    def train(self, mode: bool = True):
-        return super().train(mode and not self.frozen)
+@patch
+def train(self: ImageBackbone, mode: bool = True):
+    return nn.Module.train(self, mode and not self.frozen)
 
-    def extra_repr(self): return f'name={self.name!r}, pretrained={self.pretrained}, out_dim={self.out_dim}, frozen={self.frozen}'
+@patch
+def extra_repr(self: ImageBackbone): return f'name={self.name!r}, pretrained={self.pretrained}, out_dim={self.out_dim}, frozen={self.frozen}'
 
 # %% ../nbs/01d_features.ipynb #d4f9682a
 def images_per_second(backbone: nn.Module, size: int = 224, batch_size: int = 32, n_batches: int = 3) -> float:
@@ -215,7 +224,7 @@ def augmented_views(images,                # (N,H,W) / (N,1,H,W) uint8 or float 
                 out[i, j] = aug(x[i]).clamp(0, 1)
     return out
 
-# %% ../nbs/01d_features.ipynb #284aac29
+# %% ../nbs/01d_features.ipynb #f20e9b0d
 _CACHE_VERSION = 1
 
 def _pbar(it, comment: str):
@@ -236,6 +245,7 @@ def backbone_fingerprint(backbone: nn.Module) -> str:
     for k, v in backbone.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
     return h.hexdigest()
 
+# %% ../nbs/01d_features.ipynb #7eb15bb4
 def cached_features(images,                    # (N,H,W) uint8 / float gray images, or a list of (H,W) arrays
                     backbone: nn.Module,        # frozen `ImageBackbone` (any module (B,3,H,W) -> (B,n,C))
                     k: int = 4,                 # augmented views per image (0: originals only)

@@ -84,7 +84,7 @@ def find_mentions(tokens) -> list:
                 out.append((obs, m.group(0).strip(), *_tok_span(starts, s, e)))
     return out
 
-# %% ../nbs/01a_labeler.ipynb #b437030d
+# %% ../nbs/01a_labeler.ipynb #d6964b27
 @dataclass(frozen=True)
 class Trigger:
     "A negation / uncertainty cue and the scope it acts on."
@@ -100,6 +100,7 @@ class Trigger:
 _CARDIO_HEADS = ('cardiomediastinal', 'pericardial', 'mediastinal', 'mediastinum', 'cardiomediastinum', 'contour',
                  'configuration', 'silhouette', 'size', 'heart', 'shadow')
 
+# %% ../nbs/01a_labeler.ipynb #3e60ebd7
 TRIGGERS = [
     # pseudo-triggers (extension): they only keep the shorter triggers inside them from acting
     Trigger(r'(?:no|without) (?:significant |interval |appreciable |substantial |definite )*'
@@ -151,6 +152,7 @@ _RANK = {'preneg': 0, 'neg': 1, 'unc': 2}      # the labeler's order; 'pseudo' h
 _TERMINATORS = {'but', 'however', 'although', 'though', 'yet', 'except', 'which', 'whereas', 'while', 'aside',
                 'apart', 'there', '(', ')', ':'}
 
+# %% ../nbs/01a_labeler.ipynb #e7a6723b
 def find_triggers(tokens) -> list:
     "Triggers in one tokenised sentence: [(first token, last token, Trigger)], pseudo-triggers removed."
     text, starts = _sentence_text(tokens)

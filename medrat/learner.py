@@ -37,7 +37,7 @@ __all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'paired_logprobs', 'UnpairedMo
            'generate_reports', 'autoencode_reports', 'CEScoreCallback', 'medrat_splitter', 'medrat_opt', 'StepLR',
            'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
 
-# %% ../nbs/08_learner.ipynb #9609caae
+# %% ../nbs/08_learner.ipynb #3b8b7f22
 @dataclass
 class TrainConfig:
     "Training hyper-parameters of an experiment (model ones live in `MedRATConfig`). Presets tiny / cpu / paper."
@@ -77,27 +77,31 @@ class TrainConfig:
 
     def __post_init__(self): _check_fields(self, 'TrainConfig', _TRAIN_RULES)
 
-    @classmethod
-    def tiny(cls, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
-                                               test_beam=1, n_boot=50, model_preset='tiny', monitor='valid_loss'), **kw})
-    @classmethod
-    def cpu(cls, **kw): return cls(**{**dict(steps=1430, lr=1e-3, patience=6), **kw})   # 22 epochs of the bundled run
-    @classmethod
-    def paper(cls, **kw): return cls(**{**dict(epochs=15, backbone='resnet101', fine_tune=True, img_size=224,
-                                               max_tokens=100, patience=None, model_preset='paper'), **kw})
+# %% ../nbs/08_learner.ipynb #dac8391f
+@patch(cls_method=True)
+def tiny(cls: TrainConfig, **kw): return cls(**{**dict(bs=8, epochs=2, img_size=64, n_views=1, max_tokens=20, patience=None,
+                                           test_beam=1, n_boot=50, model_preset='tiny', monitor='valid_loss'), **kw})
+@patch(cls_method=True)
+def cpu(cls: TrainConfig, **kw): return cls(**{**dict(steps=1430, lr=1e-3, patience=6), **kw})   # 22 epochs of the bundled run
+@patch(cls_method=True)
+def paper(cls: TrainConfig, **kw): return cls(**{**dict(epochs=15, backbone='resnet101', fine_tune=True, img_size=224,
+                                           max_tokens=100, patience=None, model_preset='paper'), **kw})
 
-    def in_epochs(self, steps_per_epoch: int):   # optimiser steps in one epoch (`len` of the training loader)
-        "The budget in whole epochs: `steps` rounded up to them, or `epochs` with the steps they make (both fields set)."
-        if self.steps is None: return replace(self, steps=self.epochs * steps_per_epoch)
-        epochs = math.ceil(self.steps / steps_per_epoch)
-        return replace(self, epochs=epochs, steps=epochs * steps_per_epoch)
+@patch
+def in_epochs(self: TrainConfig, steps_per_epoch: int):   # optimiser steps in one epoch (`len` of the training loader)
+    "The budget in whole epochs: `steps` rounded up to them, or `epochs` with the steps they make (both fields set)."
+    if self.steps is None: return replace(self, steps=self.epochs * steps_per_epoch)
+    epochs = math.ceil(self.steps / steps_per_epoch)
+    return replace(self, epochs=epochs, steps=epochs * steps_per_epoch)
 
-    def with_budget(self, epochs: int | None = None, steps: int | None = None):
-        "This config with its budget overridden by epochs or by steps (not both; None keeps the preset's)."
-        if exists(epochs) and exists(steps): raise DataError(f'give epochs ({epochs}) or steps ({steps}), not both')
-        if exists(steps): return replace(self, steps=steps)
-        return replace(self, epochs=epochs, steps=None) if exists(epochs) else self
+@patch
+def with_budget(self: TrainConfig, epochs: int | None = None, steps: int | None = None):
+    "This config with its budget overridden by epochs or by steps (not both; None keeps the preset's)."
+    if exists(epochs) and exists(steps): raise DataError(f'give epochs ({epochs}) or steps ({steps}), not both')
+    if exists(steps): return replace(self, steps=steps)
+    return replace(self, epochs=epochs, steps=None) if exists(epochs) else self
 
+# %% ../nbs/08_learner.ipynb #115a0d31
 PRESETS = ('tiny', 'cpu', 'paper')   # the `TrainConfig` presets, by name
 
 def _num(v) -> bool: return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
@@ -246,7 +250,7 @@ class StepLR(Callback):
         if not self.training: return
         self.opt.set_hyper('lr', self.lr_at(self.train_iter)[:len(self.opt.param_lists)])   # fastai's own setter
 
-# %% ../nbs/08_learner.ipynb #928eee43
+# %% ../nbs/08_learner.ipynb #7778782f
 class CPUAutocast(Callback):
     "bf16 autocast of the forward and the loss on a CPU (on a GPU fastai's `MixedPrecision` does it, fp16 with loss scaling)."
     order = 10
@@ -266,6 +270,7 @@ class DDPCallback(Callback):
                                                    find_unused_parameters=self.find_unused)
     def after_fit(self): self.learn.model = unwrap(self.learn.model)
 
+# %% ../nbs/08_learner.ipynb #7df81c94
 def medrat_learner(model: MedRAT,
                    train_dl: UnpairedLoader, valid_dl: UnpairedLoader,
                    cfg: TrainConfig,             # optimiser, schedule and paired-loss weight
@@ -296,6 +301,7 @@ def medrat_learner(model: MedRAT,
     if process_rank() != 0: learn.logger = lambda *a, **k: None
     return learn
 
+# %% ../nbs/08_learner.ipynb #e602f0c7
 def fit_medrat(model: MedRAT,
                train_dl: UnpairedLoader, valid_dl: UnpairedLoader,
                cfg: TrainConfig,                 # epochs, optimiser, selection (`monitor`, `patience`, `tie_break`)

@@ -24,7 +24,7 @@ from .decoder import Decoder, local_augment, AUG_MODES
 # %% auto #0
 __all__ = ['ABLATIONS', 'MedRATConfig', 'contrastive_views', 'Encoded', 'MedRAT', 'n_params', 'ablation', 'param_table']
 
-# %% ../nbs/07_model.ipynb #f0021a54
+# %% ../nbs/07_model.ipynb #e853ed4c
 @dataclass
 class MedRATConfig:
     "Every MedRAT hyper-parameter. Presets: `MedRATConfig.tiny/cpu/paper(vocab_size, **overrides)`."
@@ -77,49 +77,54 @@ class MedRATConfig:
     bos_id: int = 1
     eos_id: int = 2
 
-    def __post_init__(self):
-        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        rules = dict(dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'), feat_dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'),
-                     aug_p=(lambda v: num(v) and 0 <= v <= 1, 'a number in [0, 1]'), aug_sigma=(lambda v: num(v) and v >= 0, 'a finite number >= 0'),
-                     temperature=(lambda v: num(v) and v > 0, 'a finite number > 0'),
-                     **{k: (lambda v: num(v) and v >= 0, 'a finite number >= 0') for k in ('w_lang', 'w_contrast', 'w_class')},
-                     **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, 'a whole number >= 1')
-                        for k in ('vocab_size', 'd_model', 'n_heads', 'd_ff', 'n_dec_layers', 'max_len', 'feat_dim', 'mem_slots',
-                                  'mem_heads', 'mem_topk', 'n_labels')},
-                     **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 'a whole number >= 0')
-                        for k in ('n_enc_layers', 'n_shared_layers')})
-        for k, (ok, what) in rules.items():
-            if not ok(getattr(self, k)): raise ValueError(f"MedRATConfig: {k}={getattr(self, k)!r} cannot be right; expected {what}")
-        if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
-        if self.contrast_loss not in CONTRASTIVE_LOSSES:
-            raise ValueError(f"MedRATConfig: contrast_loss={self.contrast_loss!r}; expected one of {list(CONTRASTIVE_LOSSES)}")
-        g = self.dec_global_scale
-        if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
-            raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
-        if not (self.use_global or self.use_local):
-            raise ValueError("MedRATConfig: use_global=False and use_local=False leave the decoder nothing to read")
-        if self.d_model % self.n_heads: raise ValueError(f"MedRATConfig: d_model={self.d_model} not divisible by n_heads={self.n_heads}")
-        ids = dict(pad_id=self.pad_id, bos_id=self.bos_id, eos_id=self.eos_id)
-        if len(set(ids.values())) != 3: raise ValueError(f"MedRATConfig: special token ids must differ, got {ids}")
-        for k, v in ids.items():
-            if not 0 <= v < self.vocab_size: raise ValueError(f"MedRATConfig: {k}={v} outside the vocabulary (vocab_size={self.vocab_size})")
+    def __post_init__(self): _validate(self)
 
-    @classmethod
-    def tiny(cls, vocab_size: int, **kw) -> MedRATConfig:
-        "Tests and the tutorial: runs in seconds on a CPU (cached 16-d 'features')."
-        return cls(**{**dict(vocab_size=vocab_size, d_model=32, n_heads=4, d_ff=64, feat_dim=16, max_len=20,
-                             mem_slots=64, mem_heads=4, mem_topk=8), **kw})
+# %% ../nbs/07_model.ipynb #6a36624d
+def _validate(self: MedRATConfig):
+    "Raise a `ValueError` naming the first field of the config that cannot be right, and what a right value is."
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    rules = dict(dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'), feat_dropout=(lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'),
+                 aug_p=(lambda v: num(v) and 0 <= v <= 1, 'a number in [0, 1]'), aug_sigma=(lambda v: num(v) and v >= 0, 'a finite number >= 0'),
+                 temperature=(lambda v: num(v) and v > 0, 'a finite number > 0'),
+                 **{k: (lambda v: num(v) and v >= 0, 'a finite number >= 0') for k in ('w_lang', 'w_contrast', 'w_class')},
+                 **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, 'a whole number >= 1')
+                    for k in ('vocab_size', 'd_model', 'n_heads', 'd_ff', 'n_dec_layers', 'max_len', 'feat_dim', 'mem_slots',
+                              'mem_heads', 'mem_topk', 'n_labels')},
+                 **{k: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 'a whole number >= 0')
+                    for k in ('n_enc_layers', 'n_shared_layers')})
+    for k, (ok, what) in rules.items():
+        if not ok(getattr(self, k)): raise ValueError(f"MedRATConfig: {k}={getattr(self, k)!r} cannot be right; expected {what}")
+    if self.aug not in AUG_MODES: raise ValueError(f"MedRATConfig: aug={self.aug!r}; expected one of {AUG_MODES}")
+    if self.contrast_loss not in CONTRASTIVE_LOSSES:
+        raise ValueError(f"MedRATConfig: contrast_loss={self.contrast_loss!r}; expected one of {list(CONTRASTIVE_LOSSES)}")
+    g = self.dec_global_scale
+    if not (g == 'sqrt_d' or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0)):
+        raise ValueError(f"MedRATConfig: dec_global_scale={g!r}; expected a positive number or 'sqrt_d'")
+    if not (self.use_global or self.use_local):
+        raise ValueError("MedRATConfig: use_global=False and use_local=False leave the decoder nothing to read")
+    if self.d_model % self.n_heads: raise ValueError(f"MedRATConfig: d_model={self.d_model} not divisible by n_heads={self.n_heads}")
+    ids = dict(pad_id=self.pad_id, bos_id=self.bos_id, eos_id=self.eos_id)
+    if len(set(ids.values())) != 3: raise ValueError(f"MedRATConfig: special token ids must differ, got {ids}")
+    for k, v in ids.items():
+        if not 0 <= v < self.vocab_size: raise ValueError(f"MedRATConfig: {k}={v} outside the vocabulary (vocab_size={self.vocab_size})")
 
-    @classmethod
-    def cpu(cls, vocab_size: int, **kw) -> MedRATConfig:
-        "A CPU run over cached EfficientNet-Lite0 features (1280-d patches): d 128, 256 memory slots read top-8."
-        return cls(**{**dict(vocab_size=vocab_size, d_model=128, n_heads=4, d_ff=128, feat_dim=1280, max_len=60,
-                             mem_slots=256, mem_heads=4, mem_topk=8, backbone=None), **kw})
+# %% ../nbs/07_model.ipynb #99298821
+@patch(cls_method=True)
+def tiny(cls: MedRATConfig, vocab_size: int, **kw) -> MedRATConfig:
+    "Tests and the tutorial: runs in seconds on a CPU (cached 16-d 'features')."
+    return cls(**{**dict(vocab_size=vocab_size, d_model=32, n_heads=4, d_ff=64, feat_dim=16, max_len=20,
+                         mem_slots=64, mem_heads=4, mem_topk=8), **kw})
 
-    @classmethod
-    def paper(cls, vocab_size: int, **kw) -> MedRATConfig:
-        "The released code's defaults: d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, a fine-tuned ResNet-101."
-        return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048, dec_memory=True), **kw})
+@patch(cls_method=True)
+def cpu(cls: MedRATConfig, vocab_size: int, **kw) -> MedRATConfig:
+    "A CPU run over cached EfficientNet-Lite0 features (1280-d patches): d 128, 256 memory slots read top-8."
+    return cls(**{**dict(vocab_size=vocab_size, d_model=128, n_heads=4, d_ff=128, feat_dim=1280, max_len=60,
+                         mem_slots=256, mem_heads=4, mem_topk=8, backbone=None), **kw})
+
+@patch(cls_method=True)
+def paper(cls: MedRATConfig, vocab_size: int, **kw) -> MedRATConfig:
+    "The released code's defaults: d 512, 8 heads, FFN 512, 2+1 encoder and 2 decoder layers, a fine-tuned ResNet-101."
+    return cls(**{**dict(vocab_size=vocab_size, backbone='resnet101', pretrained=True, feat_dim=2048, dec_memory=True), **kw})
 
 # %% ../nbs/07_model.ipynb #c3d0bfe6
 def contrastive_views(out: dict, # `MedRAT.forward`'s output: z_img, z_rep, z_img_aug, z_rep_aug (each (B, d) or None)
@@ -139,7 +144,7 @@ def contrastive_views(out: dict, # `MedRAT.forward`'s output: z_img, z_rep, z_im
         ids.append(torch.arange(z.shape[0], device=z.device) + is_rep * n_img)   # twins share a sample id
     return torch.cat(feats), torch.cat(labels), torch.cat(ids)
 
-# %% ../nbs/07_model.ipynb #89fd093b
+# %% ../nbs/07_model.ipynb #d57fcb53
 class Encoded(NamedTuple):
     "One modality's representation: local vectors, their mask, and the global vector."
     z_local: Tensor   # (B, n, d)
@@ -181,26 +186,29 @@ class MedRAT(nn.Module):
         self.decoder = Decoder(self.embedding, c.vocab_size, c.d_model, c.n_heads, c.d_ff, c.n_dec_layers, c.dropout, c.max_len,
                                token_memory=self.memory if c.dec_memory else None)
 
-    # -- encoding -------------------------------------------------------------------------------------------
-    def _shared(self, x: Tensor, mask: Tensor, modality_encoder: nn.Module) -> Encoded:
-        z = self.shared_encoder(modality_encoder(x, mask), mask)                 # (B, n, d)
-        return Encoded(z, mask, self.pool(z, mask))                             # z_global (B, d), Eq. 2-3
+# %% ../nbs/07_model.ipynb #bd28432e
+@patch
+def _shared(self: MedRAT, x: Tensor, mask: Tensor, modality_encoder: nn.Module) -> Encoded:
+    z = self.shared_encoder(modality_encoder(x, mask), mask)                 # (B, n, d)
+    return Encoded(z, mask, self.pool(z, mask))                             # z_global (B, d), Eq. 2-3
 
-    def encode_image(self, x: Tensor, # images (B, 3|1, H, W) in [0, 1] with a backbone, else features (B, n, feat_dim)
-                    ) -> Encoded:
-        "Image -> (z_local (B, n, d), mask (B, n), z_global (B, d))."
-        if exists(self.backbone): x = self.backbone(x)                          # (B, n, feat_dim)
-        elif x.ndim != 3 or x.shape[-1] != self.cfg.feat_dim:
-            raise ValueError(f"MedRAT.encode_image: cfg.backbone is None, so x must be cached features "
-                             f"(B, n, {self.cfg.feat_dim}); got shape {tuple(x.shape)}")
-        return self._shared(*self.img_features(x), self.img_encoder)
+@patch
+def encode_image(self: MedRAT, x: Tensor, # images (B, 3|1, H, W) in [0, 1] with a backbone, else features (B, n, feat_dim)
+                ) -> Encoded:
+    "Image -> (z_local (B, n, d), mask (B, n), z_global (B, d))."
+    if exists(self.backbone): x = self.backbone(x)                          # (B, n, feat_dim)
+    elif x.ndim != 3 or x.shape[-1] != self.cfg.feat_dim:
+        raise ValueError(f"MedRAT.encode_image: cfg.backbone is None, so x must be cached features "
+                         f"(B, n, {self.cfg.feat_dim}); got shape {tuple(x.shape)}")
+    return self._shared(*self.img_features(x), self.img_encoder)
 
-    def encode_report(self, tokens: Tensor, # (B, T) long, [BOS, words..., EOS, PAD...]
-                     ) -> Encoded:
-        "Report tokens -> (z_local (B, T, d), mask (B, T), z_global (B, d)); BOS kept, EOS/PAD masked."
-        if tokens.ndim != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"MedRAT.encode_report: tokens must be a (B, T) long tensor, got {tokens.dtype} {tuple(tokens.shape)}")
-        return self._shared(*self.rep_features(tokens), self.rep_encoder)
+@patch
+def encode_report(self: MedRAT, tokens: Tensor, # (B, T) long, [BOS, words..., EOS, PAD...]
+                 ) -> Encoded:
+    "Report tokens -> (z_local (B, T, d), mask (B, T), z_global (B, d)); BOS kept, EOS/PAD masked."
+    if tokens.ndim != 2 or tokens.dtype != torch.long:
+        raise ValueError(f"MedRAT.encode_report: tokens must be a (B, T) long tensor, got {tokens.dtype} {tuple(tokens.shape)}")
+    return self._shared(*self.rep_features(tokens), self.rep_encoder)
 
 # %% ../nbs/07_model.ipynb #9f12243d
 @patch

@@ -27,7 +27,7 @@ from .baselines import most_frequent_report, random_reports
 from .runs import default_cache_dir, init_distributed, TestSet, ReportCheck, RunData, run_medrat
 
 # %% auto #0
-__all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'paired_test', 'train_on_sources']
+__all__ = ['DATASET_NAMES', 'image_set', 'score_paired', 'paper_tables', 'source_tables', 'paired_test', 'train_on_sources']
 
 # %% ../nbs/10d_own_data.ipynb #5b3336a9
 def image_set(table: ImageTable,        # images of one split
@@ -88,6 +88,25 @@ def paper_tables(scores: dict) -> str:
             for c in CHEXPERT_LABELS]
     out += [f'**Per class: {m0}** (CE F1)', '', markdown_table(head, rows)]
     return '\n'.join(out) + '\n'
+
+# %% ../nbs/10d_own_data.ipynb #b34c7959
+def source_tables(srcs: dict,              # images, reports, val: parsed sources (val may be None)
+                  tests: list,             # parsed paired test sources
+                  frontal_only: bool = False, limit: int | None = None, **kw) -> tuple:
+    "(training images, training reports, validation reports, paired validation or None, validation images, {test name: pairs})."
+    I_tr = _limit(source_images(srcs['images'], 'train', frontal_only, **kw), limit)
+    R_tr = _limit(source_reports(srcs['reports'], 'train', **kw), 3 * limit if limit else None)
+    R_va = _limit(source_reports(srcs['reports'], 'valid', **kw), 3 * limit if limit else None)
+    V = _limit(source_pairs(srcs['val'], 'valid', **kw), limit) if exists(srcs['val']) else None   # paired validation
+    I_va = V.images if exists(V) else source_images(srcs['images'], 'valid', frontal_only, **kw)
+    if I_va is None: raise DataError(f"{srcs['images'].arg} {srcs['images']}: has no validation split (for CheXpert a valid.csv "
+                                     "beside the CSV); name a paired validation source with --val mimic:ROOT")
+    I_va = _limit(I_va, limit)
+    T = {n: _limit(source_pairs(t, 'test', **kw), limit) for n, t in zip(_test_names(tests), tests)}
+    for name, t in [('training images', I_tr), ('training reports', R_tr), ('validation images', I_va),
+                    ('validation reports', R_va)] + [(f'test pairs of {k}', v) for k, v in T.items()]:
+        if not len(t): raise DataError(f"{name}: none found (sources {', '.join(str(s) for s in srcs.values() if s)})")
+    return I_tr, R_tr, R_va, V, I_va, T
 
 # %% ../nbs/10d_own_data.ipynb #8cb9ca5c
 def paired_test(name: str,                 # the set's name in the tables ('MIMIC-CXR', 'IU X-ray')
@@ -151,19 +170,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
     cache_dir = Path(default(cache_dir, default_cache_dir))
     backbone = ImageBackbone(cfg.backbone, pretrained=cfg.backbone != 'tiny')   # weights first: offline, a paper run stops
                                                                                  # here, before reading any table
-    kw = dict(reports_root=reports_root, cache_dir=cache_dir)
-    I_tr = _limit(source_images(srcs['images'], 'train', frontal_only, **kw), limit)
-    R_tr = _limit(source_reports(srcs['reports'], 'train', **kw), 3 * limit if limit else None)
-    R_va = _limit(source_reports(srcs['reports'], 'valid', **kw), 3 * limit if limit else None)
-    V = _limit(source_pairs(srcs['val'], 'valid', **kw), limit) if exists(srcs['val']) else None   # paired validation
-    I_va = V.images if exists(V) else source_images(srcs['images'], 'valid', frontal_only, **kw)
-    if I_va is None: raise DataError(f"{srcs['images'].arg} {srcs['images']}: has no validation split (for CheXpert a valid.csv "
-                                     "beside the CSV); name a paired validation source with --val mimic:ROOT")
-    I_va = _limit(I_va, limit)
-    T = {n: _limit(source_pairs(t, 'test', **kw), limit) for n, t in zip(_test_names(tests), tests)}
-    for name, t in [('training images', I_tr), ('training reports', R_tr), ('validation images', I_va),
-                    ('validation reports', R_va)] + [(f'test pairs of {k}', v) for k, v in T.items()]:
-        if not len(t): raise DataError(f"{name}: none found (sources {', '.join(str(s) for s in srcs.values() if s)})")
+    I_tr, R_tr, R_va, V, I_va, T = source_tables(srcs, tests, frontal_only, limit, reports_root=reports_root, cache_dir=cache_dir)
     tok = Tokenizer.build(list(R_tr.texts), min_count=cfg.tok_min_count, max_len=cfg.max_tokens)
     tok.check(list(R_tr.texts), where=f"training reports ({srcs['reports']})", ids=R_tr.ids)   # cut, mostly <unk>, one sentence: counted
     if cfg.fine_tune: backbone = None                # the model builds and trains its own

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .alignment import RunArtefacts, thumbnail_b64, known_positives, known_mask
 from .core import CHEXPERT_LABELS, N_LABELS, DataError, exists, default, set_seed, slug
 
@@ -44,7 +45,7 @@ def pca_2d(X) -> np.ndarray: # (N, 2) float32: the first two principal component
     out = X @ V.T
     return np.pad(out, ((0, 0), (0, 2 - out.shape[1]))).astype(np.float32)
 
-# %% ../nbs/20a_plots.ipynb #b92679b6
+# %% ../nbs/20a_plots.ipynb #bad5a1ec
 MODALITY_STYLE = {'image': dict(color='#1f77b4', symbol='circle'), 'report': dict(color='#ff7f0e', symbol='diamond')}
 STATUS_COLOR = {'positive': '#d62728', 'negative': '#9ab0c8', 'unknown': '#dddddd'}
 
@@ -60,6 +61,7 @@ def label_strings(labels, label_mask=None, names=CHEXPERT_LABELS) -> list:
     pos = known_positives(labels, label_mask)
     return [', '.join(n for n, v in zip(names, r) if v) or 'none' for r in pos]
 
+# %% ../nbs/20a_plots.ipynb #bc005a73
 def plot_embedding(xy, # (N, 2) map coordinates
                    modality, # (N,) 'image' | 'report'
                    labels, # (N, C) 0/1
@@ -111,7 +113,7 @@ def plot_embedding(xy, # (N, 2) map coordinates
                       meta=dict(medrat='embedding', color_by=color_by))
     return fig
 
-# %% ../nbs/20a_plots.ipynb #9a5aabe0
+# %% ../nbs/20a_plots.ipynb #3620d487
 HOVER_THUMB_JS = """
 var gd = document.getElementById('{plot_id}');
 var box = document.createElement('div');
@@ -157,6 +159,7 @@ def save_figure(fig, # plotly Figure
             _SAID.add(why); print(f"save_figure: plotly PNGs are not written ({why}); `plot_embedding_static` draws the static ones")
     return dict(html=path_html, png=png)
 
+# %% ../nbs/20a_plots.ipynb #696c585b
 def plot_embedding_static(xy, modality, labels, color_by: str = 'modality', label_mask=None,
                           label_names=CHEXPERT_LABELS, title: str | None = None, ax=None):
     "Matplotlib twin of `plot_embedding` (no hover): for PNGs and static pages."
@@ -202,7 +205,7 @@ def _png(img) -> bytes:
     "A picture (H, W) uint8 or float in [0, 1] as PNG bytes."
     return base64.b64decode(thumbnail_b64(img, size=max(np.shape(img)[:2])).split(',', 1)[1])
 
-# %% ../nbs/20a_plots.ipynb #e2174cd2
+# %% ../nbs/20a_plots.ipynb #7253593b
 class Explorer:
     "Widget-driven view over several runs; `figure()` gives the current plotly figure, `widget` the controls, map and panel."
     def __init__(self, runs: dict, # name -> RunArtefacts
@@ -241,91 +244,98 @@ class Explorer:
         text = a.texts[row] if exists(a.texts) else None
         return dict(title=f"{mod} {a.ids[row]}", labels=lab, text=text, picture=pic, nearest=near)
 
-    def _panel_html(self, info: dict) -> str:
-        import html
-        a = self.runs[self.state['run']]
-        h = [f"<b>{html.escape(info['title'])}</b><br><i>labels: {html.escape(info['labels'])}</i>",
-             f"<p style='max-width:360px'>{html.escape(info['text'] or '(no text)')}</p>"]
-        if len(info['nearest']):
-            labs = label_strings(a.labels[info['nearest']], a.label_mask[info['nearest']], a.label_names)
-            h.append(f"<b>{len(info['nearest'])} nearest reports</b><ol style='max-width:360px;padding-left:18px'>")
-            for r, l in zip(info['nearest'], labs):
-                t = a.texts[r] if exists(a.texts) and a.texts[r] else ''
-                h.append(f"<li>{html.escape(str(a.ids[r]))} <i>({html.escape(l)})</i> {html.escape(t[:160])}</li>")
-            h.append('</ol>')
-        return ''.join(h)
+# %% ../nbs/20a_plots.ipynb #48f621cf
+@patch
+def _panel_html(self: Explorer, info: dict) -> str:
+    import html
+    a = self.runs[self.state['run']]
+    h = [f"<b>{html.escape(info['title'])}</b><br><i>labels: {html.escape(info['labels'])}</i>",
+         f"<p style='max-width:360px'>{html.escape(info['text'] or '(no text)')}</p>"]
+    if len(info['nearest']):
+        labs = label_strings(a.labels[info['nearest']], a.label_mask[info['nearest']], a.label_names)
+        h.append(f"<b>{len(info['nearest'])} nearest reports</b><ol style='max-width:360px;padding-left:18px'>")
+        for r, l in zip(info['nearest'], labs):
+            t = a.texts[r] if exists(a.texts) and a.texts[r] else ''
+            h.append(f"<li>{html.escape(str(a.ids[r]))} <i>({html.escape(l)})</i> {html.escape(t[:160])}</li>")
+        h.append('</ol>')
+    return ''.join(h)
 
-    def figure(self, **changes):
-        "The plotly figure for the current choices (updated by `changes`); a selected image rings its nearest reports."
-        self.state.update(changes); s = self.state
-        a = self.runs[s['run']]
-        sel, xy = self.project(s['run'], s['modality'], s['method'], s['n_neighbors'], s['min_dist'])
-        if s['run'] not in self._thumbs: self._thumbs[s['run']] = a.thumbs()
-        th = self._thumbs[s['run']]
-        params = f"UMAP n_neighbors={s['n_neighbors']}, min_dist={s['min_dist']}" if s['method'] == 'umap' else s['method'].upper()
-        fig = plot_embedding(xy, a.modality[sel], a.labels[sel], [a.texts[i] for i in sel] if exists(a.texts) else None,
-                             [th[i] for i in sel], color_by=s['color_by'], label_mask=a.label_mask[sel],
-                             label_names=a.label_names, title=f"{s['run']}: coloured by {s['color_by']} ({params})")
-        row = s['selected']
-        if row is not None and row < len(a):
-            at = {int(r): j for j, r in enumerate(sel)}
-            near = [at[int(r)] for r in (nearest_reports(a, row, self.k) if a.modality[row] == 'image' else []) if int(r) in at]
-            import plotly.graph_objects as go
-            for name, pts, size in ((f'{len(near)} nearest reports', near, 16), ('selected', [at[row]] if row in at else [], 20)):
-                if pts: fig.add_trace(go.Scatter(x=xy[pts, 0], y=xy[pts, 1], mode='markers', name=name, hoverinfo='skip',
-                                                 marker=dict(size=size, color='rgba(0,0,0,0)', line=dict(width=2.5, color='black'))))
-        self.shown = sel
-        return fig
-
-    def click(self, row: int):
-        "Select a row (what a click on its point does): the panel shows it, the map rings its nearest reports."
-        self.state['selected'] = int(row)
-        if self.widget is not None: self._redraw()
-        return self.inspect(row)
-
-    def build(self):
-        "The ipywidgets controls, the map (a FigureWidget: clicks reach `click`) and the panel beside it."
-        import ipywidgets as W
+# %% ../nbs/20a_plots.ipynb #55a5825b
+@patch
+def figure(self: Explorer, **changes):
+    "The plotly figure for the current choices (updated by `changes`); a selected image rings its nearest reports."
+    self.state.update(changes); s = self.state
+    a = self.runs[s['run']]
+    sel, xy = self.project(s['run'], s['modality'], s['method'], s['n_neighbors'], s['min_dist'])
+    if s['run'] not in self._thumbs: self._thumbs[s['run']] = a.thumbs()
+    th = self._thumbs[s['run']]
+    params = f"UMAP n_neighbors={s['n_neighbors']}, min_dist={s['min_dist']}" if s['method'] == 'umap' else s['method'].upper()
+    fig = plot_embedding(xy, a.modality[sel], a.labels[sel], [a.texts[i] for i in sel] if exists(a.texts) else None,
+                         [th[i] for i in sel], color_by=s['color_by'], label_mask=a.label_mask[sel],
+                         label_names=a.label_names, title=f"{s['run']}: coloured by {s['color_by']} ({params})")
+    row = s['selected']
+    if row is not None and row < len(a):
+        at = {int(r): j for j, r in enumerate(sel)}
+        near = [at[int(r)] for r in (nearest_reports(a, row, self.k) if a.modality[row] == 'image' else []) if int(r) in at]
         import plotly.graph_objects as go
-        s, a = self.state, self.runs[self.state['run']]
-        ctl = dict(run=W.Dropdown(options=list(self.runs), value=s['run'], description='checkpoint'),
-                   color_by=W.Dropdown(options=['modality'] + list(a.label_names), value=s['color_by'], description='colour'),
-                   modality=W.ToggleButtons(options=['both', 'image', 'report'], value=s['modality'], description='modality'),
-                   method=W.ToggleButtons(options=list(self.methods), value=s['method'], description='projection'),
-                   n_neighbors=W.IntSlider(value=s['n_neighbors'], min=2, max=100, description='n_neighbors', continuous_update=False),
-                   min_dist=W.FloatSlider(value=s['min_dist'], min=0., max=0.99, step=0.05, description='min_dist', continuous_update=False))
-        self.plot, self.picture = W.Box(), W.Image(format='png', layout=W.Layout(width='256px', display='none'))
-        self.text = W.HTML('<i>click a point to see its study</i>')
-        self.panel = W.VBox([self.picture, self.text], layout=W.Layout(width='380px', padding='0 0 0 12px'))
-        def on_click(trace, points, selector):
-            if points.point_inds: self.click(int(self.shown[trace.customdata[points.point_inds[0]][4]]))
-        def redraw(*_):
-            if _: self.state['selected'] = None if _[0]['owner'] in (ctl['run'], ctl['modality']) else self.state['selected']
-            fig = self.figure(**{k: w.value for k, w in ctl.items()})
-            try:
-                fw = go.FigureWidget(fig.update_layout(width=640, height=520))   # leaves room for the panel
-                for t in fw.data:
-                    if t.customdata is not None: t.on_click(on_click)
-                self.plot.children = [fw]
-            except ImportError:                                 # no anywidget: a plain figure, no clicks
-                from IPython.display import display
-                out = W.Output(); self.plot.children = [out]
-                with out: display(fig)
-            row = self.state['selected']
-            if row is None: self.picture.layout.display = 'none'; self.text.value = '<i>click a point to see its study</i>'
-            else:
-                info = self.inspect(row)
-                if info['picture']: self.picture.value = info['picture']; self.picture.layout.display = ''
-                else: self.picture.layout.display = 'none'
-                self.text.value = self._panel_html(info)
-            self.last_figure = fig
-        self._redraw = redraw
-        for w in ctl.values(): w.observe(redraw, names='value')
-        self.controls = ctl
-        self.widget = W.VBox([W.HBox([ctl['run'], ctl['color_by']]), ctl['modality'], ctl['method'],
-                              W.HBox([ctl['n_neighbors'], ctl['min_dist']]), W.HBox([self.plot, self.panel])])
-        redraw()
-        return self.widget
+        for name, pts, size in ((f'{len(near)} nearest reports', near, 16), ('selected', [at[row]] if row in at else [], 20)):
+            if pts: fig.add_trace(go.Scatter(x=xy[pts, 0], y=xy[pts, 1], mode='markers', name=name, hoverinfo='skip',
+                                             marker=dict(size=size, color='rgba(0,0,0,0)', line=dict(width=2.5, color='black'))))
+    self.shown = sel
+    return fig
+
+@patch
+def click(self: Explorer, row: int):
+    "Select a row (what a click on its point does): the panel shows it, the map rings its nearest reports."
+    self.state['selected'] = int(row)
+    if self.widget is not None: self._redraw()
+    return self.inspect(row)
+
+# %% ../nbs/20a_plots.ipynb #c7057f1e
+@patch
+def build(self: Explorer):
+    "The ipywidgets controls, the map (a FigureWidget: clicks reach `click`) and the panel beside it."
+    import ipywidgets as W
+    import plotly.graph_objects as go
+    s, a = self.state, self.runs[self.state['run']]
+    ctl = dict(run=W.Dropdown(options=list(self.runs), value=s['run'], description='checkpoint'),
+               color_by=W.Dropdown(options=['modality'] + list(a.label_names), value=s['color_by'], description='colour'),
+               modality=W.ToggleButtons(options=['both', 'image', 'report'], value=s['modality'], description='modality'),
+               method=W.ToggleButtons(options=list(self.methods), value=s['method'], description='projection'),
+               n_neighbors=W.IntSlider(value=s['n_neighbors'], min=2, max=100, description='n_neighbors', continuous_update=False),
+               min_dist=W.FloatSlider(value=s['min_dist'], min=0., max=0.99, step=0.05, description='min_dist', continuous_update=False))
+    self.plot, self.picture = W.Box(), W.Image(format='png', layout=W.Layout(width='256px', display='none'))
+    self.text = W.HTML('<i>click a point to see its study</i>')
+    self.panel = W.VBox([self.picture, self.text], layout=W.Layout(width='380px', padding='0 0 0 12px'))
+    def on_click(trace, points, selector):
+        if points.point_inds: self.click(int(self.shown[trace.customdata[points.point_inds[0]][4]]))
+    def redraw(*_):
+        if _: self.state['selected'] = None if _[0]['owner'] in (ctl['run'], ctl['modality']) else self.state['selected']
+        fig = self.figure(**{k: w.value for k, w in ctl.items()})
+        try:
+            fw = go.FigureWidget(fig.update_layout(width=640, height=520))   # leaves room for the panel
+            for t in fw.data:
+                if t.customdata is not None: t.on_click(on_click)
+            self.plot.children = [fw]
+        except ImportError:                                 # no anywidget: a plain figure, no clicks
+            from IPython.display import display
+            out = W.Output(); self.plot.children = [out]
+            with out: display(fig)
+        row = self.state['selected']
+        if row is None: self.picture.layout.display = 'none'; self.text.value = '<i>click a point to see its study</i>'
+        else:
+            info = self.inspect(row)
+            if info['picture']: self.picture.value = info['picture']; self.picture.layout.display = ''
+            else: self.picture.layout.display = 'none'
+            self.text.value = self._panel_html(info)
+        self.last_figure = fig
+    self._redraw = redraw
+    for w in ctl.values(): w.observe(redraw, names='value')
+    self.controls = ctl
+    self.widget = W.VBox([W.HBox([ctl['run'], ctl['color_by']]), ctl['modality'], ctl['method'],
+                          W.HBox([ctl['n_neighbors'], ctl['min_dist']]), W.HBox([self.plot, self.panel])])
+    redraw()
+    return self.widget
 
 # %% ../nbs/20a_plots.ipynb #3a305c05
 def explorer(runs: dict, # name -> RunArtefacts (e.g. full model and ablations)

@@ -188,7 +188,7 @@ def plot_attention(image, # (H, W) picture (uint8 or float) of the image
     fig.tight_layout()
     return fig
 
-# %% ../nbs/20b_probes.ipynb #21e8ce9c
+# %% ../nbs/20b_probes.ipynb #05726b04
 @torch.no_grad()
 def image_inputs(art: RunArtefacts, # a run
                  backbone=None, # module (B,3,H,W) -> (B,n,C); default the run's `ImageBackbone` (offline weights)
@@ -218,6 +218,7 @@ def report_tokens(art: RunArtefacts, tokenizer) -> Tensor: # (n_rep, T) long
     if any(t is None for t in texts): raise DataError(f"{art.name}: some report rows have no text; cannot tokenise them")
     return pad_tokens([tokenizer.encode(t) for t in texts], tokenizer.pad_id)
 
+# %% ../nbs/20b_probes.ipynb #2f1c2844
 def plot_run(art: RunArtefacts, xy, color_by: str = 'modality', thumbs: bool = True, title: str | None = None):
     "`plot_embedding` of a whole run (thumbs=False keeps notebook outputs small)."
     return plot_embedding(xy, art.modality, art.labels, art.texts, art.thumbs() if thumbs else None, color_by=color_by,

@@ -162,7 +162,7 @@ def synth_long_page(long_dir, lr_dir, fig_dir) -> tuple[str, str]:   # folder of
     head = "**The full model trained longer** (the baselines do not depend on the budget): " + claim[0].lower() + claim[1:]
     return '\n'.join(L), head
 
-# %% ../nbs/22_publish.ipynb #b806af58
+# %% ../nbs/22_publish.ipynb #c8414b2a
 def kept_folders(kept_root) -> list:   # e.g. results/runs
     "The folders of kept runs under `kept_root` (each holds <configuration>/seed-<s>/results.json), in name order."
     return [d for d in sorted(Path(kept_root).glob('*')) if d.is_dir() and any(d.glob('*/seed-*/results.json'))]
@@ -185,6 +185,7 @@ def reports_figure(folder,               # a folder of kept runs
         f = benchmark_results(heads[0], n=n); f.savefig(Path(fig_dir) / name, dpi=80); plt.close(f)
     return name, int(heads[0].parent.name[5:])
 
+# %% ../nbs/22_publish.ipynb #c03fb57c
 def converged_page(folder,                 # a folder of kept runs
                    fig_dir=None,           # draw the curves here (None: only name them)
                   ) -> tuple[str, str]:    # (page, headline)

@@ -26,7 +26,7 @@ def label_outcomes(generated,            # (n, 14) labels of the generated repor
     pick = lambda row: [n for n, v in zip(names, row) if v]
     return [dict(found=pick(gi & ri & mi), missed=pick(~gi & ri & mi), invented=pick(gi & ~ri & mi)) for gi, ri, mi in zip(g, r, m)]
 
-# %% ../nbs/09b_show.ipynb #f40f7c09
+# %% ../nbs/09b_show.ipynb #48d17ff5
 COLORS = dict(found='#2ca02c', missed='#ff7f0e', invented='#d62728')
 
 def _picture(img) -> np.ndarray:
@@ -51,6 +51,7 @@ def _grid_rows(pictures, generated, reference, reference_labels, mask, ids):
     return [dict(id=str(ids[i]), picture=_picture(pictures[i]), generated=generated[i],
                  reference=None if reference is None else reference[i], stated=stated[i], outcome=outs[i]) for i in range(n)]
 
+# %% ../nbs/09b_show.ipynb #d0215cea
 def show_results(pictures,               # n pictures: arrays (H, W) or image files
                  generated,              # n generated reports
                  reference=None,         # n reference reports, or None
@@ -84,6 +85,7 @@ def show_results(pictures,               # n pictures: arrays (H, W) or image fi
     fig.tight_layout()
     return fig
 
+# %% ../nbs/09b_show.ipynb #8d12618a
 def _html(rows, title) -> str:
     "The grid as an HTML page (pictures embedded as PNG data)."
     from PIL import Image

@@ -114,13 +114,14 @@ class FeatureStore:
         return torch.from_numpy(out)
     def __repr__(self): return f'FeatureStore(n={self.n}, K={self.k}, n_patches={self.n_patches}, dim={self.dim}, shards={self.n_shards})'
 
-# %% ../nbs/10b_streaming.ipynb #2b46c00d
+# %% ../nbs/10b_streaming.ipynb #25325bb6
 class _Pictures(torch.utils.data.Dataset):
     "Image i of an `ImageFiles` (with its index), for a torch DataLoader whose workers read the files."
     def __init__(self, files: ImageFiles, rows): self.files, self.rows = files, rows
     def __len__(self): return len(self.rows)
     def __getitem__(self, i): return int(self.rows[i]), self.files.load(int(self.rows[i]))
 
+# %% ../nbs/10b_streaming.ipynb #d562ab92
 def store_features(files: ImageFiles,        # the images (paths and the backbone's side)
                    backbone: nn.Module,       # frozen backbone, (B, 3, H, W) -> (B, n, C)
                    root,                      # folder that holds stores; this one goes to root/<name>-<key>/

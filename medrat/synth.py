@@ -131,8 +131,9 @@ def _blur(img, sigma_px):
 EFFUSION_LEVEL = dict(small=(-.1, .16), moderate=(-.3, .2), large=(-.58, .25))    # (level below dome base, meniscus)
 PTX_GAP = dict(small=(.08, -.25), moderate=(.15, .15), large=(.25, .55))            # (max gap, lowest v reached)
 
-# %% ../nbs/12_synth.ipynb #fb1e773b
-def _render_chunk(studies, size):
+# %% ../nbs/12_synth.ipynb #34d4e3ce
+def _frame(studies, size) -> dict:
+    "The geometry shared by every part of a picture: patient parameters, noise fields, patient coordinates, helpers."
     B = len(studies); f32 = np.float32
     P = {k: np.array([s['patient'][k] for s in studies], f32)[:, None, None]
          for k in studies[0]['patient'] if k != 'noise_seed'}
@@ -148,6 +149,13 @@ def _render_chunk(studies, size):
         sg = np.array([SIDE_SIGN.get(studies[i][name]['side'], 0.) for i in idx], f32)[:, None, None]
         return (sg == 0) | (u[idx] * sg > 0)
     def attr(idx, name, fn): return np.array([fn(studies[i][name]) for i in idx], f32)[:, None, None]
+    return dict(B=B, P=P, white=white, tex=tex, blob=blob, u=u, v=v, x=x, sel=sel, side_mask=side_mask, attr=attr)
+
+# %% ../nbs/12_synth.ipynb #bd224b79
+def _chest(studies, F: dict) -> tuple:
+    "Body, heart, lungs and the findings that change them (effusion, atelectasis, pneumothorax, consolidation, lesion); (A, heart)."
+    B, P, u, v, x, tex, blob, sel, side_mask, attr = (F[k] for k in ('B', 'P', 'u', 'v', 'x', 'tex', 'blob', 'sel', 'side_mask', 'attr'))
+    f32 = np.float32
     # body, heart (cardiothoracic ratio: normal 0.40-0.49), aortic knob --------------------------------
     A = _ramp(.92 + .05 * v - x, .06) * (1 - .25 * _ramp(-.85 - v + .15 * x, .1)) + .1 * _ramp(x - .75, .15)
     ctr = np.array([st.get('cardiomegaly', {}).get('ctr', st['patient']['ctr']) for st in studies], f32)[:, None, None]
@@ -198,6 +206,14 @@ def _render_chunk(studies, size):
         if name == 'consolidation': opac[idx] += .42 * _ramp(1 - d * d + .6 * blob(idx), 1.2) * air[idx]
         else:                       opac[idx] += (.15 + .25 * lung[idx]) * _ramp(r * (1 - d) + .08 * r * blob(idx), .008)
     A += -.62 * air + P['markings'] * .12 * markings + opac
+    return A, heart
+
+# %% ../nbs/12_synth.ipynb #775c0842
+def _render_chunk(studies, size):
+    "A chunk of pictures (B, size, size) uint8: the chest, then mediastinum, bones, devices and the exposure."
+    F = _frame(studies, size)
+    P, u, v, x, white, sel, attr = (F[k] for k in ('P', 'u', 'v', 'x', 'white', 'sel', 'attr'))
+    A, heart = _chest(studies, F)
     # mediastinum, spine, trachea and main bronchi, posterior ribs, clavicles ---------------------------
     car = P['carina']
     A += .06 * heart + .15 * _ramp(.07 - x, .024) * _ramp(P['dome'] - v, .1)
@@ -335,7 +351,7 @@ def write_report(findings: dict, rng=None, style='varied') -> str:
         elif r < .6: sents = [sents[j] for j in rng.permutation(len(sents))]   # free order
     return '. '.join(sents) + '.'
 
-# %% ../nbs/12_synth.ipynb #7ca116d4
+# %% ../nbs/12_synth.ipynb #95eefa94
 LABEL_OF = dict(cardiomegaly=['Cardiomegaly'], effusion=['Pleural Effusion'], consolidation=['Consolidation', 'Lung Opacity'],
                 lesion=['Lung Lesion'], pneumothorax=['Pneumothorax'], atelectasis=['Atelectasis'],
                 ett=['Support Devices'], line=['Support Devices'])
@@ -374,7 +390,7 @@ class SynthData:
         return pd.DataFrame(dict(image_id=[f'synth-{self.seed}-{i}' for i in range(len(self))], image=[None] * len(self) if self.images is None else list(self.images),
                                  findings=self.reports, labels=list(self.labels), details=self.details, source=self.source))
 
-
+# %% ../nbs/12_synth.ipynb #66a11e6c
 def _study_rngs(seed, i):
     "Independent generators (findings+patient, report) for study i of a data set: study i depends only on (seed, i)."
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(i,)).spawn(2)]
@@ -400,7 +416,7 @@ def make_dataset(n: int,                 # number of studies
         details.append(d); reports.append(write_report(d, r_text, style))
     return SynthData(render(details, size) if images else None, reports, labels_from_details(details), details, seed)
 
-
+# %% ../nbs/12_synth.ipynb #14612547
 def rewrite_reports(details, seed: int = 0, style: str = 'varied') -> list[str]:
     "New reports for the same studies (another phrasing draw), e.g. a second reference set for the same images."
     return [write_report(d, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 7))), style) for i, d in enumerate(details)]

@@ -130,7 +130,7 @@ def planted_run(name: str = 'planted', shuffle: bool = False, **kw):
                         labels=y, label_mask=np.ones(y.shape, bool), ids=list(range(len(z))),
                         texts=[None] * n + [f'report {i}: class {int(np.argmax(r))}' for i, r in enumerate(y[n:])])
 
-# %% ../nbs/90_testing.ipynb #bf61e41a
+# %% ../nbs/90_testing.ipynb #ff04a62b
 def patch_features(images, # (N, H, W) uint8 or float pictures
                    grid: int = 4, # patches per side
                    cell: int = 4, # pixels per patch side after resizing (feature size cell**2)
@@ -142,6 +142,7 @@ def patch_features(images, # (N, H, W) uint8 or float pictures
     x = F.interpolate(x[:, None], size=(s, s), mode='area')[:, 0]                    # (N, s, s)
     return x.view(-1, grid, cell, grid, cell).permute(0, 1, 3, 2, 4).reshape(len(x), grid * grid, cell * cell)
 
+# %% ../nbs/90_testing.ipynb #16d34ffc
 def smoke_run(out_dir, # folder to write (model.pth, embeddings.pt, config.json, test_reports.csv)
               n_img: int = 160, n_rep: int = 320, n_test: int = 60, # train images, train reports, test images/reports
               epochs: int = 8, # epochs of `n_rep / bs` steps

@@ -70,7 +70,7 @@ def shuffle_sentences(text: str,   # raw or cleaned report
     if rng is None or isinstance(rng, (int, np.integer)): rng = np.random.default_rng(rng)
     return ' . '.join(sents[i] for i in rng.permutation(len(sents))) + ' .'
 
-# %% ../nbs/01b_text.ipynb #a0010563
+# %% ../nbs/01b_text.ipynb #b5059fb0
 class Tokenizer:
     "Word tokenizer for cleaned reports with named special ids: <pad>=0, <bos>=1, <eos>=2, <unk>=3."
     specials = ('<pad>', '<bos>', '<eos>', '<unk>')
@@ -120,19 +120,21 @@ class Tokenizer:
             out.append(self.itos[i])
         return ' '.join(out)
 
-    def save(self, path):
-        "Write the vocabulary and settings as JSON."
-        Path(path).write_text(json.dumps(dict(itos=self.itos, max_len=self.max_len, min_count=self.min_count)))
+# %% ../nbs/01b_text.ipynb #6bd020a1
+@patch
+def save(self: Tokenizer, path):
+    "Write the vocabulary and settings as JSON."
+    Path(path).write_text(json.dumps(dict(itos=self.itos, max_len=self.max_len, min_count=self.min_count)))
 
-    @classmethod
-    def load(cls, path):
-        "Read a tokenizer written by `save`."
-        p = Path(path)
-        if not p.exists(): raise DataError(f"{p}: tokenizer file not found")
-        try: d = json.loads(p.read_text())
-        except json.JSONDecodeError as e: raise DataError(f"{p}: not a tokenizer JSON ({e})") from None
-        if 'itos' not in d: raise DataError(f"{p}: no 'itos' in the tokenizer JSON")
-        return cls(d['itos'], max_len=d.get('max_len', 100), min_count=d.get('min_count'))
+@patch(cls_method=True)
+def load(cls: Tokenizer, path):
+    "Read a tokenizer written by `save`."
+    p = Path(path)
+    if not p.exists(): raise DataError(f"{p}: tokenizer file not found")
+    try: d = json.loads(p.read_text())
+    except json.JSONDecodeError as e: raise DataError(f"{p}: not a tokenizer JSON ({e})") from None
+    if 'itos' not in d: raise DataError(f"{p}: no 'itos' in the tokenizer JSON")
+    return cls(d['itos'], max_len=d.get('max_len', 100), min_count=d.get('min_count'))
 
 # %% ../nbs/01b_text.ipynb #54386a93
 UNK_SHARE = 0.5   # a report with more than this share of <unk> words is flagged (another language or vocabulary)

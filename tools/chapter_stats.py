@@ -34,7 +34,7 @@ def chapter(nb: Path) -> dict:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _patched(n): names.append(f"{_patched(n)}.{n.name}")
             elif isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)): names.append(n.name)
             elif isinstance(n, ast.Assign): names += [t.id for t in n.targets if isinstance(t, ast.Name)]
-    public = [n for n in names if not n.startswith('_')]
+    public = [n for n in names if not n.split('.')[-1].startswith('_')]   # Class._helper and dunders are private
     # a name used by a later export cell of the same chapter counts as used there only if a cell shows it
     unshown = [n for n in public if not _is_shown(n, shown)]
     lines = sum(len(s.splitlines()) for _, s in cs)
@@ -46,7 +46,7 @@ def chapter(nb: Path) -> dict:
 
 def _patched(f) -> str | None:
     "The class a fastcore `@patch` function is added to (its first argument's annotation), else None."
-    if not any(getattr(d, 'id', None) == 'patch' for d in f.decorator_list) or not f.args.args: return None
+    if not any(getattr(d, 'id', None) == 'patch' or getattr(getattr(d, 'func', None), 'id', None) == 'patch' for d in f.decorator_list) or not f.args.args: return None
     a = f.args.args[0].annotation
     return getattr(a, 'id', None) or (a.value if isinstance(a, ast.Constant) else None)
 
@@ -54,7 +54,8 @@ def _is_shown(name: str, shown: str) -> bool:
     "Used in a demo cell; a patched method `Class.method` by its name, a fastai event (before_*/after_*) with its class."
     if '.' not in name: return bool(re.search(rf'\b{re.escape(name)}\b', shown))
     cls, meth = name.split('.', 1)
-    if re.match(r'(before|after)_', meth): return bool(re.search(rf'\b{re.escape(cls)}\b', shown))
+    if re.match(r'(before|after)_', meth) or meth in ('forward', 'extra_repr', 'train'):   # called by fastai / torch
+        return bool(re.search(rf'\b{re.escape(cls)}\b', shown))
     return bool(re.search(rf'\b{re.escape(meth)}\b', shown))
 
 def _displays(src: str) -> bool:

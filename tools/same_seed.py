@@ -6,6 +6,7 @@ Run it on two commits and compare: a refactor that claims "behaviour unchanged" 
     python tools/same_seed.py runs/same-seed/before.json      # on the old commit
     python tools/same_seed.py runs/same-seed/after.json       # on the new one
     python tools/same_seed.py --compare runs/same-seed/before.json runs/same-seed/after.json
+    python tools/same_seed.py runs/same-seed/part.json own_data      # only some parts: tiny cpu own_data benchmark
 
 The `cpu` preset runs 2 epochs, the own-data runs the `tiny` preset and the benchmark a reduced `small` scale (every configuration, 2 epochs), so the check
 takes minutes; the code paths are those of the full runs (cached features, CE selection, beam search, few-shot pairs).
@@ -24,7 +25,11 @@ def numbers(o):
     if isinstance(o, float): return round(o, 6)
     return o
 
-def digest(path: Path) -> str: return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else None
+def digest(path: Path, root: Path | None = None) -> str:
+    "SHA-1 of a file, with the temporary folder it names (paths in a reports CSV) written as ROOT."
+    if not path.exists(): return None
+    b = path.read_bytes()
+    return hashlib.sha1(b.replace(str(root).encode(), b'ROOT') if root else b).hexdigest()
 
 def scores(res: dict) -> dict:
     "The scores of a run's results.json in one layout, whichever version wrote it (the common recipe renamed the keys)."
@@ -38,7 +43,7 @@ def train(out: Path, *args) -> dict:
     res = json.loads((out / 'results.json').read_text())
     keep = {k: res.get(k) for k in ('n_params', 'selection', 'history')} | scores(res)
     keep['config'] = {k: v for k, v in res['config'].items() if k not in ('data', 'limit', 'preset')}
-    keep['test_reports'] = {p.name: digest(p) for p in sorted(out.glob('test_reports*.csv'))}
+    keep['test_reports'] = {p.name: digest(p, out.parent) for p in sorted(out.glob('test_reports*.csv'))}
     return numbers(keep)
 
 def own_data(d: Path) -> dict:
@@ -85,7 +90,8 @@ if __name__ == '__main__':
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         os.environ['MEDRAT_CACHE'] = str(d / 'cache')      # a cold cache of features and labels, the same for both commits
-        res = dict(tiny=train(d / 'tiny', '--preset', 'tiny'), cpu=train(d / 'cpu', '--epochs', '2'), own_data=own_data(d),
-                   benchmark=benchmark(d / 'synth'))
+        parts = dict(tiny=lambda: train(d / 'tiny', '--preset', 'tiny'), cpu=lambda: train(d / 'cpu', '--epochs', '2'),
+                     own_data=lambda: own_data(d), benchmark=lambda: benchmark(d / 'synth'))
+        res = {k: fn() for k, fn in parts.items() if k in (sys.argv[2:] or parts)}
     dest.write_text(json.dumps(res, indent=1))
     print(f'wrote {dest}')
