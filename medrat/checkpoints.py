@@ -198,6 +198,9 @@ def before_epoch(self: ResumeCallback):
         if self._logger is None: self._logger, self.learn.logger = self.learn.logger, (lambda *a, **k: None)
         raise CancelEpochException()
     if self._logger is not None: self.learn.logger, self._logger = self._logger, None
+    mb = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
+    if self.start and mb is not None:       # the skipped epochs passed in an instant, which fastprogress takes for its pace
+        mb.main_bar.wait_for = 1            # and stops relabelling 'Epoch k/n': relabel every epoch of a resumed run
 
 @patch
 def after_epoch(self: ResumeCallback):

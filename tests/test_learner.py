@@ -99,3 +99,18 @@ def test_channels_last_and_workers_fine_tuning(tmp_path):
     convs = [m for m in model.backbone.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
     assert learn.train_iter == 2
+
+
+def test_resumed_run_relabels_its_epochs(tmp_path):
+    "A resumed run's progress bar names each epoch it trains (the instantly skipped epochs must not freeze the label)."
+    import io, contextlib, re
+    from medrat.runs import run_medrat, RunData
+    from medrat.learner import TrainConfig
+    from medrat.testing import tiny_unpaired
+    I, R, _, tok = tiny_unpaired(n_img=24, n_rep=40); Iv, Rv, _, _ = tiny_unpaired(n_img=8, n_rep=8, seed=1)
+    d = RunData(tok, I, R, Iv, Rv, describe={})
+    run_medrat(d, TrainConfig.tiny(epochs=12), tmp_path, seed=0, progress=False)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        run_medrat(d, TrainConfig.tiny(epochs=16), tmp_path, seed=0, progress=True)
+    assert {'15', '16'} <= set(re.findall(r'Epoch (\d+)/16', buf.getvalue()))
