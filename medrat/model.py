@@ -272,6 +272,23 @@ def loss(self: MedRAT, out: dict, # from `forward`
         if exists(out['cls_img']): cls = cls + class_loss(out['cls_img'], img_labels.float(), img_mask)
     return total_loss(lang, contrast, cls, w_lang=c.w_lang, w_contrast=c.w_contrast, w_class=c.w_class)
 
+# %% ../nbs/07_model.ipynb #e455f33e
+@patch
+def decode(self: MedRAT, enc: Encoded, # `encode_image(x)` or `encode_report(tokens)`: what the decoder reads
+           tokens: Tensor|None=None, # (B, T) reports to score by teacher forcing; None: generate
+           beam_size: int=3, # 1 = greedy (generation)
+           max_len: int|None=None, # most generated tokens; default cfg.max_len
+           trigram_block: bool=False, # never repeat a trigram (generation)
+           length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`)
+          ): # (B, T-1, V) log-probabilities of tokens[:, 1:], or generated ids without BOS/EOS
+    "The decoder's one entry: score `tokens` given `enc` (teacher forcing), or generate from `enc`."
+    zg, zl, m = self.decoder_inputs(enc)
+    if exists(tokens): return self.decoder(tokens[:, :-1], zg, zl, m)
+    c, max_len = self.cfg, default(max_len, self.cfg.max_len)
+    if beam_size == 1: return self.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, max_len, trigram_block=trigram_block)
+    return self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block,
+                                    length_penalty=length_penalty)
+
 # %% ../nbs/07_model.ipynb #ab7eaae1
 @patch
 @torch.no_grad()
@@ -333,23 +350,6 @@ def n_params(module: nn.Module|None, trainable_only: bool=False) -> int:
     "Number of parameters of `module` (shared tensors counted once; 0 for None)."
     if module is None: return 0
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-# %% ../nbs/07_model.ipynb #e455f33e
-@patch
-def decode(self: MedRAT, enc: Encoded, # `encode_image(x)` or `encode_report(tokens)`: what the decoder reads
-           tokens: Tensor|None=None, # (B, T) reports to score by teacher forcing; None: generate
-           beam_size: int=3, # 1 = greedy (generation)
-           max_len: int|None=None, # most generated tokens; default cfg.max_len
-           trigram_block: bool=False, # never repeat a trigram (generation)
-           length_penalty: float=0., # beam search's GNMT alpha (chapter `decoder`)
-          ): # (B, T-1, V) log-probabilities of tokens[:, 1:], or generated ids without BOS/EOS
-    "The decoder's one entry: score `tokens` given `enc` (teacher forcing), or generate from `enc`."
-    zg, zl, m = self.decoder_inputs(enc)
-    if exists(tokens): return self.decoder(tokens[:, :-1], zg, zl, m)
-    c, max_len = self.cfg, default(max_len, self.cfg.max_len)
-    if beam_size == 1: return self.decoder.greedy(zg, zl, m, c.bos_id, c.eos_id, max_len, trigram_block=trigram_block)
-    return self.decoder.beam_search(zg, zl, m, c.bos_id, c.eos_id, beam_size, max_len, trigram_block=trigram_block,
-                                    length_penalty=length_penalty)
 
 # %% ../nbs/07_model.ipynb #a78879f7
 ABLATIONS = {  # name -> `MedRATConfig` overrides (the paper's Table 4: components, Table 5: decoder augmentation)
