@@ -4,7 +4,9 @@
     python tools/chapter_stats.py --check    # exit 1 if a module defines a name another module defines,
                                              # if an export is never shown or used in its chapter, a chapter
                                              # is longer than --max-lines (default 700), or an export cell is
-                                             # longer than --max-cell lines (default 60)
+                                             # longer than --max-cell lines (default 60), or a demo cell that
+                                             # displays a value has no saved output (cells flagged slow/umap/gpu
+                                             # excepted: they need a real run, UMAP or a GPU)
 
 An exported name counts as shown when a code cell of its chapter that exports nothing uses it (a demo, a test,
 `show_doc`); a mention in prose does not count. Demo cells whose last line is an expression (they display something)
@@ -40,9 +42,17 @@ def chapter(nb: Path) -> dict:
     lines = sum(len(s.splitlines()) for _, s in cs)
     raw = json.loads(nb.read_text())['cells']
     displays = [c for c in raw if c['cell_type'] == 'code' and _displays(''.join(c['source']))]
+    unsaved = [i for i, c in enumerate(raw) if c in displays and not c.get('outputs') and not _flagged(''.join(c['source']))]
     return dict(notebook=nb.name, module=module, lines=lines, cells=len(cs), exports=len(public), names=names,
                 unshown=unshown, cell_lines=[len(s.splitlines()) for s in exported],
-                displays=len(displays), displays_saved=sum(bool(c.get('outputs')) for c in displays))
+                displays=len(displays), displays_saved=sum(bool(c.get('outputs')) for c in displays), unsaved=unsaved)
+
+def _flagged(src: str) -> bool:
+    "A cell `nbdev_test` skips (settings.ini's tst_flags: slow, umap, gpu): it needs a real run, UMAP or a GPU, so CI cannot save it."
+    import configparser
+    cp = configparser.ConfigParser(); cp.read(root / 'settings.ini')
+    flags = cp['DEFAULT'].get('tst_flags', '').split()
+    return any(re.match(rf'\s*#\|\s*{f}\b', src) for f in flags)
 
 def _patched(f) -> str | None:
     "The class a fastcore `@patch` function is added to (its first argument's annotation), else None."
@@ -66,7 +76,7 @@ def _displays(src: str) -> bool:
     if not body or not isinstance(body[-1], ast.Expr): return False
     f = body[-1].value.func if isinstance(body[-1].value, ast.Call) else None
     name = getattr(f, 'id', getattr(f, 'attr', ''))
-    return not name.startswith('test')
+    return not (name.startswith(('test', 'assert')) or name in ('close', 'rmtree'))   # these return None: nothing shows
 
 def main(argv):
     max_lines = int(argv[argv.index('--max-lines') + 1]) if '--max-lines' in argv else 700
@@ -88,7 +98,9 @@ def main(argv):
     if big: print(f'export cells longer than {max_cell} lines: ' + ', '.join(f'{nb} ({n})' for nb, n in sorted(big, key=lambda x: -x[1])))
     d, ds = sum(c['displays'] for c in chs), sum(c['displays_saved'] for c in chs)
     print(f'demo cells that display a value: {d}, with a saved output: {ds}')
-    if '--check' in argv and (twice or long or big or any(c['unshown'] for c in chs)): return 1
+    unsaved = [f"{c['notebook']} cell {i}" for c in chs for i in c['unsaved']]
+    if unsaved: print('demo cells that display a value but have no saved output (run tools/execute_chapters.py): ' + ', '.join(unsaved))
+    if '--check' in argv and (twice or long or big or unsaved or any(c['unshown'] for c in chs)): return 1
     return 0
 
 if __name__ == '__main__': sys.exit(main(sys.argv[1:]))

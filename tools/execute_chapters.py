@@ -32,6 +32,11 @@ def scrub(o):
         for pat, rep in _PLACES: o = pat.sub(rep, o)
     return o
 
+def _library(o) -> bool:
+    "The plotly.js library plotly inlines once per notebook (~5 MB of HTML): the figures' own outputs do without it."
+    html = ''.join(o.get('data', {}).get('text/html', '')) if isinstance(o, dict) else ''
+    return len(html) > 1_000_000 and 'plotly' in html[:5000].lower()
+
 def execute(fn: Path, flags: set) -> bool:
     "Run `fn` like `nbdev_test` (flagged cells skipped) and write every executed cell's outputs back into the file."
     raw = json.loads(fn.read_text())
@@ -47,7 +52,7 @@ def execute(fn: Path, flags: set) -> bool:
     ran = [c for c in nb.cells]
     if len(ran) != len(raw['cells']): sys.stderr.write(f"{fn}: cell count changed while processing; not written\n"); return False
     for c, r in zip(ran, raw['cells']):
-        if r['cell_type'] == 'code' and not skip(c): r['outputs'] = [scrub(dict(o)) for o in c.get('outputs', [])]
+        if r['cell_type'] == 'code' and not skip(c): r['outputs'] = [scrub(dict(o)) for o in c.get('outputs', []) if not _library(o)]
     fn.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + '\n')
     return True
 
