@@ -18,6 +18,7 @@ from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_repor
 from .checkpoints import unwrap
 from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
 from .runs import TestSet, ReportCheck, RunData, run_medrat, machine_info
+from .experiments import save_embeddings
 
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'RUN_FREE', 'KEEP_REPORTS',
@@ -183,11 +184,13 @@ def benchmark_run(data: BenchmarkData, name: str, st: dict, seed: int = 0) -> tu
         pairs = PairSet(ImageSet(I.x[pair_idx], I.labels[pair_idx]), [own[i] for i in pair_idx])
     score = lambda hyps: score_reports(hyps, test, st['n_boot'], seed, st['meteor'])
     health = lambda ae: evaluate_reports(ae, true_labels=test.labels, n_boot=st['n_boot'], seed=seed)   # report in, report out
+    embed = lambda model, out: dict(embeddings=save_embeddings(model, data.test_images, ReportSet(list(test.reports), test.labels),
+                                                               data.tokenizer, out / 'embeddings.pt') and 'embeddings.pt')
     return RunData(data.tokenizer, I, data.reports, data.val_images, data.val_reports,
                    describe=dict(source=GENERATED, n_train_images=len(I), n_train_reports=len(data.reports),
                                  n_valid_images=len(data.val_images), n_test=len(test.reports), vocab=len(data.tokenizer)),
                    experiment=f'benchmark: {name}', tests={'benchmark': TestSet(data.test_images, score, bs=64)},
-                   health={'benchmark': ReportCheck(list(test.reports), health)}, pairs=pairs,
+                   health={'benchmark': ReportCheck(list(test.reports), health)}, pairs=pairs, extras=embed,
                    pair_bs=min(st['pair_bs'], len(pair_idx)) if exists(pairs) else 0), pair_idx
 
 RUN_FREE = ('threads', 'steps', 'epochs')   # settings a resumed configuration may change: how it runs, its budget
@@ -334,15 +337,16 @@ KEEP_REPORTS = 12   # test studies whose reports `keep_run` keeps (the results g
 def keep_run(res: dict,       # a finished `run_benchmark` results dict
              out,             # its run folder (the curves are in out/configs/<config>/)
              keep) -> list:   # a folder of kept runs, e.g. results/runs/synth-benchmark
-    "Copy a finished run into `keep/<config>/seed-<s>/`: results.json with that configuration alone, its learning curves and its first test reports."
+    "Copy a finished run into `keep/<config>/seed-<s>/`: results.json with that configuration alone, its config, learning curves and first test reports (the full model: its embeddings too)."
     dests, rep = [], Path(out) / 'test_reports.json'
     reports = json.loads(rep.read_text()) if rep.exists() else {}
     for name, c in res['configs'].items():
         d = Path(keep) / slug(name) / f"seed-{res['seed']}"
         d.mkdir(parents=True, exist_ok=True)
         (d / 'results.json').write_text(json.dumps(dict(res, configs={name: c}), indent=1))
-        curves = Path(out) / 'configs' / slug(name) / 'learning_curves.png'
-        if curves.exists(): shutil.copy(curves, d / 'learning_curves.png')
+        for f in ('learning_curves.png', 'embeddings.pt', 'config.json'):   # embeddings: the shared space, for the analysis
+            src = Path(out) / 'configs' / slug(name) / f
+            if src.exists() and (f != 'embeddings.pt' or name == 'MedRAT (full)'): shutil.copy(src, d / f)
         if name in reports:                                   # what the reports look like (`benchmark_results`), 12 studies
             head = {k: reports[k][:KEEP_REPORTS] for k in ('reference', 'details', name)}
             (d / 'test_reports_head.json').write_text(json.dumps(head, indent=1))
