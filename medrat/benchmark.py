@@ -5,7 +5,7 @@
 # %% ../nbs/12a_benchmark.ipynb #513ccee6
 from __future__ import annotations
 import json, math, shutil, tempfile, time, warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,35 +19,61 @@ from .checkpoints import unwrap
 from .verdicts import num, num_ci, estimate, point_verdict, convergence_words
 from .runs import TestSet, ReportCheck, RunData, run_medrat, machine_info
 from .experiments import save_embeddings
+from collections.abc import Mapping
 
 # %% auto #0
-__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'RUN_FREE', 'KEEP_REPORTS',
+__all__ = ['SCALES', 'DEFAULT_CONFIGS', 'FEW_SHOT', 'BASELINES', 'CEILING', 'GENERATED', 'RUN_FREE', 'KEEP_REPORTS', 'Scale',
            'config_spec', 'steps_per_epoch', 'budget', 'detail_metrics', 'BenchmarkData', 'benchmark_data',
            'scale_train_config', 'benchmark_run', 'train_config', 'score_reports', 'baseline_reports', 'budget_words',
            'main_table', 'detail_table', 'findings', 'results_markdown', 'keep_run', 'run_benchmark',
            'benchmark_results']
 
 # %% ../nbs/12a_benchmark.ipynb #f822f3c6
-SCALES = dict(
-    tiny=dict(n_images=24, n_reports=40, n_test=12, n_val=8,     # studies per set
-              size=64, img_size=64, backbone='tiny',             # generated side, backbone input side, backbone
-              n_views=1, model='tiny', model_kw=dict(),          # K cached views, MedRATConfig preset + overrides
-              steps=5, bs=8, lr=5e-4, max_tokens=70,             # training: budget in optimiser steps (whole epochs)
-              monitor='valid_loss', valid_beam=1, beam=1,        # selection and test decoding
-              n_boot=50, meteor=False, threads=1, pair_bs=1),
-    small=dict(n_images=800, n_reports=1500, n_test=300, n_val=400,
-               size=128, img_size=128, backbone='efficientnet_lite0',
-               n_views=2, model='cpu', model_kw=dict(d_model=64, d_ff=128, n_heads=4, mem_slots=256, mem_topk=16),
-               steps=4700, bs=32, lr=1e-3, max_tokens=70,
-               monitor='valid_ce_f1', valid_beam=1, beam=3,
-               n_boot=1000, meteor=True, threads=1, pair_bs=4),
-    large=dict(n_images=6000, n_reports=12000, n_test=1000, n_val=300,
-               size=224, img_size=224, backbone='efficientnet_lite0',
-               n_views=4, model='cpu', model_kw=dict(),
-               steps=5625, bs=32, lr=5e-4, max_tokens=70,
-               monitor='valid_ce_f1', valid_beam=1, beam=3,
-               n_boot=1000, meteor=True, threads=None, pair_bs=8))
+@dataclass(frozen=True)
+class Scale(Mapping):
+    "A benchmark scale, typed and checked; it also reads as a mapping (`scale['bs']`, `{**scale}`: results.json's `settings`)."
+    n_images: int                   # unpaired training images (their reports are not used)
+    n_reports: int                  # unpaired training reports
+    n_test: int                     # paired test studies (the answer key)
+    n_val: int                      # validation studies (the selection score)
+    size: int                       # side of the generated pictures
+    img_size: int                   # backbone input side
+    backbone: str                   # `medrat.features.ImageBackbone` name ('tiny': a random-weight stand-in)
+    n_views: int                    # K cached augmented views per training image
+    model: str                      # `MedRATConfig` preset
+    model_kw: dict                  # and its overrides
+    steps: int                      # budget in optimiser steps (rounded up to whole epochs by `budget`)
+    bs: int                         # N images + N reports per step
+    lr: float                       # one learning rate for everything
+    max_tokens: int = 70            # words kept per report and most generated
+    monitor: str = 'valid_ce_f1'    # selection score
+    valid_beam: int = 1             # beam of the selection score's reports
+    beam: int = 3                   # beam of the test reports
+    n_boot: int = 1000              # bootstrap resamples of the intervals
+    meteor: bool = True             # score METEOR (Java)
+    threads: int | None = 1         # torch threads (None: torch's default); how it runs, not what it computes
+    pair_bs: int = 4                # paired samples per step of the few-shot configurations
+    def __post_init__(self):
+        for k in ('n_images', 'n_reports', 'n_test', 'n_val', 'size', 'img_size', 'steps', 'bs', 'max_tokens', 'valid_beam', 'beam', 'pair_bs'):
+            v = getattr(self, k)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1): raise DataError(f"Scale: {k}={v!r}; expected a whole number >= 1")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0): raise DataError(f"Scale: lr={self.lr!r}; expected a number > 0")
+    def __getitem__(self, k):
+        if k not in self.__dataclass_fields__: raise KeyError(k)
+        return getattr(self, k)
+    def __iter__(self): return iter(f.name for f in fields(self))
+    def __len__(self): return len(fields(self))
 
+SCALES = dict(
+    tiny=Scale(n_images=24, n_reports=40, n_test=12, n_val=8, size=64, img_size=64, backbone='tiny', n_views=1, model='tiny',
+               model_kw=dict(), steps=5, bs=8, lr=5e-4, monitor='valid_loss', beam=1, n_boot=50, meteor=False, pair_bs=1),
+    small=Scale(n_images=800, n_reports=1500, n_test=300, n_val=400, size=128, img_size=128, backbone='efficientnet_lite0',
+                n_views=2, model='cpu', model_kw=dict(d_model=64, d_ff=128, n_heads=4, mem_slots=256, mem_topk=16),
+                steps=4700, bs=32, lr=1e-3),
+    large=Scale(n_images=6000, n_reports=12000, n_test=1000, n_val=300, size=224, img_size=224, backbone='efficientnet_lite0',
+                n_views=4, model='cpu', model_kw=dict(), steps=5625, bs=32, lr=5e-4, threads=None, pair_bs=8))
+
+# %% ../nbs/12a_benchmark.ipynb #4a797ab7
 DEFAULT_CONFIGS = ('MedRAT (full)', 'no memory', 'global only', 'local only', 'no contrastive', 'no classification',
                    'no augmentation', 'noise augmentation', 'few-shot (1% paired)', 'few-shot (5% paired)')   # `run_benchmark`'s default
 FEW_SHOT = {'few-shot (1% paired)': 0.01, 'few-shot (5% paired)': 0.05}   # name -> share of the training images paired with their own reports (full model)
@@ -388,6 +414,7 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
     if scale not in SCALES: raise ValueError(f'run_benchmark: scale={scale!r}; choose one of {list(SCALES)}')
     bad = set(overrides) - set(SCALES[scale]) - {'epochs'}
     if bad: raise ValueError(f'run_benchmark: unknown settings {sorted(bad)}; known: {sorted(SCALES[scale])} and epochs')
+    Scale(**{**SCALES[scale], **{k: v for k, v in overrides.items() if exists(v) and k != 'epochs'}})   # overrides checked
     if exists(overrides.get('steps')) and exists(overrides.get('epochs')): raise ValueError('run_benchmark: give steps or epochs, not both')
     names = list(DEFAULT_CONFIGS) if configs is None else list(configs)
     for c in names: config_spec(c)                # an unknown name is refused before any work
