@@ -414,16 +414,15 @@ def run_benchmark(out_dir='runs/synth',         # results.json, results.md, test
     if scale not in SCALES: raise ValueError(f'run_benchmark: scale={scale!r}; choose one of {list(SCALES)}')
     bad = set(overrides) - set(SCALES[scale]) - {'epochs'}
     if bad: raise ValueError(f'run_benchmark: unknown settings {sorted(bad)}; known: {sorted(SCALES[scale])} and epochs')
-    Scale(**{**SCALES[scale], **{k: v for k, v in overrides.items() if exists(v) and k != 'epochs'}})   # overrides checked
     if exists(overrides.get('steps')) and exists(overrides.get('epochs')): raise ValueError('run_benchmark: give steps or epochs, not both')
     names = list(DEFAULT_CONFIGS) if configs is None else list(configs)
     for c in names: config_spec(c)                # an unknown name is refused before any work
-    st = budget({**SCALES[scale], **{k: v for k, v in overrides.items() if exists(v)}})
+    st = budget({**Scale(**{**SCALES[scale], **{k: v for k, v in overrides.items() if exists(v) and k != 'epochs'}}),
+                 'epochs': overrides.get('epochs')})                       # the overrides checked by `Scale`
     log = log or (lambda *a: None)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(default(cache_dir, out / 'cache'))
-    t_start = time.time()
-    old_threads = torch.get_num_threads()
+    t_start, old_threads = time.time(), torch.get_num_threads()
     if st['threads']: torch.set_num_threads(st['threads'])
     try:
         data = benchmark_data(st, seed, cache_dir, progress)
