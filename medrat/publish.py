@@ -6,18 +6,21 @@
 from __future__ import annotations
 import json, math, shutil
 from pathlib import Path
+import numpy as np
 import pandas as pd
 from .core import DataError, markdown_table
 from .verdicts import num, num_ci, estimate, interval_verdict, convergence_words
 from .learner import convergence
 from .runs import read_results, BUNDLED_TEST, BUNDLED_HEALTH
+from .alignment import load_artefacts
 from .benchmark import results_markdown
 from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication
 
 # %% auto #0
 __all__ = ['PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page', 'kept_folders',
-           'page_name', 'reports_figure', 'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures',
-           'nih_iu_page', 'write_results', 'check_results', 'readme']
+           'page_name', 'reports_figure', 'space_sentence', 'space_figure', 'space_part', 'converged_page',
+           'headline_folder', 'optimiser_steps', 'nih_figures', 'nih_iu_page', 'write_results', 'check_results',
+           'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -185,6 +188,42 @@ def reports_figure(folder,               # a folder of kept runs
         f = benchmark_results(heads[0], n=n); f.savefig(Path(fig_dir) / name, dpi=80); plt.close(f)
     return name, int(heads[0].parent.name[5:])
 
+# %% ../nbs/22_publish.ipynb #d1448e62
+def space_sentence(art) -> str:   # a run's `RunArtefacts`
+    "The alignment numbers of a run's shared space (`alignment_row`) in one sentence."
+    from medrat.alignment import alignment_row
+    a = alignment_row(art)
+    return (f"an image's 5 nearest reports share a finding with it {a['i2r_P@5']:.0%} of the time (a random report: "
+            f"{a['i2r_chance']:.0%}); read off its 10 nearest reports, its labels are right {a['i2r_knn_acc']:.0%} of the time "
+            f"(always the majority: {a['i2r_knn_prior_acc']:.0%}); modality gap {a['modality_gap']:.2f}, pathology silhouette "
+            f"{a['silhouette_mean']:.2f} ({a['n_images']} images, {a['n_reports']} reports)")
+
+def space_figure(art, path, title: str = '') -> str:   # a run's `RunArtefacts`, the PNG to write
+    "PCA maps of a run's global vectors by modality and by its most frequent finding, side by side; the finding's name."
+    import matplotlib.pyplot as plt
+    from medrat.plots import pca_2d, plot_embedding_static
+    known = (art.labels[:, 1:] > .5) & art.label_mask[:, 1:]
+    finding = art.label_names[1 + int(np.argmax(known.sum(0)))]
+    xy = pca_2d(art.z)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    for ax, by in zip(axes, ('modality', finding)):
+        plot_embedding_static(xy, art.modality, art.labels, color_by=by, label_mask=art.label_mask,
+                              label_names=art.label_names, title=f'{title}: by {by}', ax=ax)
+    fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
+    return finding
+
+# %% ../nbs/22_publish.ipynb #8152e1d3
+def space_part(folder, fig_dir=None) -> tuple[str, str]:   # a folder of kept runs, where the map goes (None: not drawn)
+    "(page section, headline line) on the full model's shared space at its lowest kept seed with embeddings; ('', '') without one."
+    embs = sorted(Path(folder).glob('medrat-full/seed-*/embeddings.pt'), key=lambda f: int(f.parent.name[5:]))
+    if not embs: return '', ''
+    from medrat.alignment import load_artefacts
+    seed, art = int(embs[0].parent.name[5:]), load_artefacts(embs[0].parent, sources=None)
+    name, s = f'{page_name(folder)}-space.png', space_sentence(art)
+    if fig_dir is not None: space_figure(art, Path(fig_dir) / name, f'full model, seed {seed}')
+    return (f"\n\n**The shared space** of the full model (seed {seed}; its test images and their reports): {s}.\n\n"
+            f"![PCA of the shared space by modality and by a finding](figures/{name})", f"the full model's shared space (seed {seed}): {s}.")
+
 # %% ../nbs/22_publish.ipynb #c03fb57c
 def converged_page(folder,                 # a folder of kept runs
                    fig_dir=None,           # draw the curves here (None: only name them)
@@ -197,17 +236,18 @@ def converged_page(folder,                 # a folder of kept runs
     fig = f'{page_name(folder)}-curves.png'
     if fig_dir is not None: curves_figure(lines, epoch_steps(runs[min(runs)]), 'Generated benchmark at convergence: validation curves', Path(fig_dir) / fig)
     grid = reports_figure(folder, fig_dir)
+    space, space_head = space_part(folder, fig_dir)
     S, n_missing, st = p['summary'], len(p['missing']), runs[min(runs)]['settings']
     wall = [x['wall_s'] / 60 for per in S['configs'].values() for x in per.values() if x.get('wall_s')]
     md = (p['markdown'] + (f"\nWall time of a run (one process, {st['threads']} torch thread(s), as its results.json records it): "
                            f"{num(sum(wall) / len(wall), 0)} min on average, {num(min(wall), 0)}-{num(max(wall), 0)} min.\n" if wall else '')
           + f"\n![validation curves of the kept runs](figures/{fig})"
           + (f"\n\nWhat the full model writes (seed {grid[1]}, the first test studies; chapter `benchmark`, `benchmark_results`):\n\n"
-             f"![the full model's reports beside the generated radiographs](figures/{grid[0]})" if grid else ''))
+             f"![the full model's reports beside the generated radiographs](figures/{grid[0]})" if grid else '') + space)
     budget = f", {st['steps']:,} optimiser steps" if 'steps' in st else ''
     head = (f"**The generated benchmark at convergence{budget}** ({sum(len(v) for v in S['configs'].values())} runs kept in "
             f"`results/runs/{Path(folder).name}/`" + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '')
-            + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims']))
+            + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims'] + ([space_head[0].upper() + space_head[1:]] if space_head else [])))
     return md, head
 
 def _full_budget(folder) -> tuple:
@@ -301,13 +341,15 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
             f"{_with_ci(health['micro'])}, macro-F1 {_with_ci(health['macro'])}." if health else ''), ""]
     figs = nih_figures(run, fig_dir, analyse)
     if figs: L += [' '.join(f'![{cap}](figures/{f})' for cap, f in figs), ""]
+    space = space_sentence(load_artefacts(run, sources=None)) if (run / 'embeddings.pt').exists() else None
+    if space: L += [f"**The shared space** (the NIH test images and the IU test reports): {space}.", ""]
     if e2:
         keys = [k for k in ('BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr') if k in e2['nlg']]
         L += ["### Experiment 2: the language side alone (IU X-ray test reports auto-encoded)", "",
               f"{e2['n']} IU X-ray test reports encoded and decoded again by the same model (greedy): the ceiling the image "
               "path can reach with this decoder.", "",
               markdown_table(keys, [[num(e2['nlg'][k]) for k in keys]]).replace('|---|', '|---:|', 1), ""]
-    return '\n'.join(L), _nih_head(r, n_steps, reports, conv, health)
+    return '\n'.join(L), _nih_head(r, n_steps, reports, conv, health) + (f' In its shared space {space}.' if space else '')
 
 # %% ../nbs/22_publish.ipynb #3c265fa4
 PARTS = ('nih-iu', 'synth', 'synth-seeds', 'synth-long', 'synth-lr')   # the run folders (under runs/) the pages read
