@@ -121,7 +121,7 @@ def test_and_baselines(model: MedRAT, data: ExperimentData, cfg: TrainConfig, ou
     from medrat.evaluation import results_table
     scores, _, warns, _ = score_tests(model, {BUNDLED_TEST: nih_test_set(data, cfg, seed)}, data.tokenizer, cfg, Path(out_dir), progress)
     return dict(metrics=scores[BUNDLED_TEST], table=results_table(scores[BUNDLED_TEST], ce=NIH_CE_COLUMNS),
-                n_test=len(data.images['test']), warnings=warns)
+                n_studies=len(data.images['test']), warnings=warns)
 
 # %% ../nbs/10_experiments.ipynb #eb1693ef
 @torch.no_grad()
