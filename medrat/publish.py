@@ -417,6 +417,8 @@ def readme(root='.',          # the repository root
                  f"(results/figures/{conv}-reports.png)")
     elif (res / 'figures' / f'{conv}-curves.png').exists():
         head += f"\n\n![validation curves of the runs behind the claims](results/figures/{conv}-curves.png)"
+    if (res / 'figures' / f'{conv}-space.png').exists():       # and where images and reports land in the shared space
+        head += f"\n\n![the full model's shared space: PCA by modality and by a finding](results/figures/{conv}-space.png)"
     rank = lambda p: (next((i for i, o in enumerate(PAGE_ORDER) if p.stem.startswith(o)), len(PAGE_ORDER)), p.stem)
     links = '\n'.join(f"- [{_title(p)}](results/{p.name})" for p in sorted(res.glob('*.md'), key=rank))
     return text.replace('<!-- results -->', links or '_No results yet: run `medrat train`._').replace('<!-- headline -->', head)
