@@ -17,10 +17,10 @@ from .benchmark import results_markdown
 from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication
 
 # %% auto #0
-__all__ = ['PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page', 'kept_folders',
-           'page_name', 'reports_figure', 'space_sentence', 'space_figure', 'space_part', 'converged_page',
-           'headline_folder', 'optimiser_steps', 'nih_figures', 'nih_iu_page', 'write_results', 'check_results',
-           'readme']
+__all__ = ['TRAIN_KEEP', 'PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page',
+           'kept_folders', 'page_name', 'reports_figure', 'space_sentence', 'space_figure', 'space_part',
+           'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'keep_train_run', 'kept_train_run',
+           'nih_iu_page', 'write_results', 'check_results', 'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -166,9 +166,14 @@ def synth_long_page(long_dir, lr_dir, fig_dir) -> tuple[str, str]:   # folder of
     return '\n'.join(L), head
 
 # %% ../nbs/22_publish.ipynb #c8414b2a
-def kept_folders(kept_root) -> list:   # e.g. results/runs
-    "The folders of kept runs under `kept_root` (each holds <configuration>/seed-<s>/results.json), in name order."
-    return [d for d in sorted(Path(kept_root).glob('*')) if d.is_dir() and any(d.glob('*/seed-*/results.json'))]
+def kept_folders(kept_root,            # e.g. results/runs
+                 kind: str = 'benchmark', # 'benchmark' (`medrat benchmark`, configurations side by side) or 'train' (`medrat train`)
+                ) -> list:
+    "The folders of kept runs of one kind under `kept_root` (each holds <configuration>/seed-<s>/results.json), in name order."
+    def kind_of(d):
+        f = next(iter(sorted(d.glob('*/seed-*/results.json'))), None)
+        return f and ('benchmark' if 'configs' in json.loads(f.read_text()) else 'train')
+    return [d for d in sorted(Path(kept_root).glob('*')) if d.is_dir() and kind_of(d) == kind]
 
 def page_name(folder) -> str:
     "The results page of a folder of kept runs: synth-benchmark[-suffix] -> synth-converged[-suffix]; another folder keeps its name."
@@ -273,9 +278,9 @@ def optimiser_steps(r: dict) -> int:   # a `medrat train` run's results
     n = cfg['data']['n_train_images'] if cfg['train']['epoch_len'] == 'images' else max(cfg['data']['n_train_images'], cfg['data']['n_train_reports'])
     return sel['epochs_run'] * -(-n // cfg['train']['bs'])
 
-def nih_figures(run, fig_dir, analyse: bool = True) -> list:
-    "The run's figures, copied to `fig_dir` (drawn first when the run has none and `analyse`): [(caption, file name)]."
-    run, fig_dir = Path(run), Path(fig_dir)
+def nih_figures(run, fig_dir=None, analyse: bool = True) -> list:
+    "The run's figures, copied to `fig_dir` (None: only named; drawn first when the run has none and `analyse`): [(caption, file name)]."
+    run = Path(run)
     figs = run / 'figures'
     if analyse and not (figs / 'map_modality_static.png').exists():
         from medrat.alignment import load_artefacts
@@ -285,7 +290,7 @@ def nih_figures(run, fig_dir, analyse: bool = True) -> list:
         import matplotlib.pyplot as plt
         from medrat.show import run_results
         plt.close(run_results(run))                               # the grid of `medrat show` for six test images
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    if fig_dir is not None: Path(fig_dir).mkdir(parents=True, exist_ok=True)
     out = []
     for src, dest, cap in [(run / 'results.png', 'nih-iu-reports.png', 'six test images: the generated report beside NIH\'s labels (found / missed / invented)'),
                            (run / 'learning_curves.png', 'nih-iu-learning-curves.png', 'learning curves'),
@@ -293,8 +298,35 @@ def nih_figures(run, fig_dir, analyse: bool = True) -> list:
                            *[(p, f'nih-iu-umap-{p.stem[4:-7]}.png', f'UMAP coloured by {p.stem[4:-7]}')
                              for p in sorted(figs.glob('map_*_static.png')) if p.stem != 'map_modality_static'][:1],
                            (figs / 'attention_0.png', 'nih-iu-attention.png', 'decoder cross-attention on a test image')]:
-        if src.exists(): shutil.copy(src, fig_dir / dest); out.append((cap, dest))
+        if not src.exists(): continue
+        if fig_dir is not None: shutil.copy(src, Path(fig_dir) / dest)
+        out.append((cap, dest))
     return out
+
+TRAIN_KEEP = ('results.json', 'config.json', 'test_reports.csv', 'embeddings.pt', 'learning_curves.png', 'results.png',
+              'figures/map_*_static.png', 'figures/attention_0.png')   # what a kept `medrat train` run holds: what its page reads
+
+def keep_train_run(run,                  # a `medrat train` run folder
+                   kept_root,            # e.g. results/runs
+                   name: str = 'nih-iu', # the experiment; its folder is <name>-<steps>
+                   config: str = 'medrat-full',
+                  ) -> Path:             # kept_root/<name>-<steps>/<config>/seed-<s>
+    "Copy what a `medrat train` run's page reads (`TRAIN_KEEP`, no checkpoint) into the kept runs; the folder it went to."
+    run = Path(run)
+    r = read_results(run)
+    dest = Path(kept_root) / f"{name}-{optimiser_steps(r)}" / config / f"seed-{r['config']['seed']}"
+    for pat in TRAIN_KEEP:
+        for f in sorted(run.glob(pat)):
+            (dest / f.relative_to(run)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, dest / f.relative_to(run))
+    return dest
+
+def kept_train_run(kept_root, name: str = 'nih-iu', config: str = 'medrat-full') -> Path | None:
+    "The kept `medrat train` run a page shows: the longest budget of `name`, its lowest seed; None without one."
+    folders = [d for d in kept_folders(kept_root, 'train') if d.name.rsplit('-', 1)[0] == name and d.name.rsplit('-', 1)[-1].isdigit()]
+    seeds = sorted((int(d.name.rsplit('-', 1)[1]), -int(s.name[5:]), s) for d in folders for s in (d / config).glob('seed-*')
+                   if (s / 'results.json').exists())
+    return seeds[-1][2] if seeds else None
 
 # %% ../nbs/22_publish.ipynb #957c3f9c
 def _nih_head(r: dict, n_steps: int, reports, conv: dict, health) -> str:
@@ -332,7 +364,8 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
          f"steps; selected epoch {sel['best_epoch']} on {sel['monitor']}. Wall time {total / 60:.1f} min on "
          f"{m.get('cpu_model', m['processor'])} ({m['cpu_count']} cores, {m['torch_threads']} torch thread(s)). "
          "Clinical efficacy (CE) of the reports written for the 197 patient-disjoint NIH test images, labelled by "
-         "`medrat.labeler`, against NIH's labels on the 11 classes NIH defines; 95% bootstrap intervals.", "",
+         "`medrat.labeler`, against NIH's labels on the 11 classes NIH defines; 95% bootstrap intervals."
+         + (f" The run is kept in `results/runs/{'/'.join(run.parts[-3:])}/`." if run.name.startswith('seed-') else ''), "",
          r['tables'].strip(), "",
          f"MedRAT {_is(ours, ctr)} classify-then-retrieve on CE macro-F1 ({num(ours['f1'])} vs {num(ctr['f1'])}). "
          f"It wrote {reports.nunique()} distinct reports for {len(reports)} images "
@@ -370,11 +403,17 @@ def write_results(results_dir='results',      # where pages, headlines/ and figu
     runs = {k: Path(v) for k, v in (runs or {}).items()}
     for k in PARTS: runs.setdefault(k, Path('runs') / k)
     said = []
-    for folder in kept_folders(kept_root or results_dir / 'runs'):
+    kept = Path(kept_root or results_dir / 'runs')
+    for folder in kept_folders(kept):
         files = _write_page(results_dir, page_name(folder), *converged_page(folder, fig_dir))
         said.append('wrote ' + ' and '.join(map(str, files)))
-    for part, page, need, fn in (('nih-iu', 'nih-iu', 'results.json', lambda: nih_iu_page(runs['nih-iu'], fig_dir, analyse)),
-                                 ('synth', 'synth-benchmark', 'results.json', lambda: synth_page(runs['synth'], runs['synth-seeds'], fig_dir)),
+    if (runs['nih-iu'] / 'results.json').exists():             # a real-data run given: its figures drawn, then kept
+        nih_figures(runs['nih-iu'], None, analyse)
+        said.append(f"kept {runs['nih-iu']} as {keep_train_run(runs['nih-iu'], kept)}")
+    real = kept_train_run(kept)
+    if real: said.append('wrote ' + ' and '.join(map(str, _write_page(results_dir, 'nih-iu', *nih_iu_page(real, fig_dir, analyse=False)))))
+    else: said.append(f"skipped nih-iu.md: no kept run in {kept}/nih-iu-<steps>/ and none in {runs['nih-iu']}")
+    for part, page, need, fn in (('synth', 'synth-benchmark', 'results.json', lambda: synth_page(runs['synth'], runs['synth-seeds'], fig_dir)),
                                  ('synth-long', 'synth-long', 'seed-0/results.json', lambda: synth_long_page(runs['synth-long'], runs['synth-lr'], fig_dir))):
         if not (runs[part] / need).exists():
             said.append(f"skipped {page}.md: no {runs[part] / need}; the files it wrote before are kept"); continue
@@ -390,9 +429,11 @@ def check_results(results_dir='results', kept_root=None) -> list:
     folders = kept_folders(kept_root or results_dir / 'runs')
     pages = {page_name(f) for f in folders}                 # a page whose runs are not kept cannot be checked: stale
     stale += [p for p in sorted(results_dir.glob('synth-converged*.md')) if p.stem not in pages]
-    for folder in folders:
-        md, head = converged_page(folder)
-        for f, text in ((results_dir / f'{page_name(folder)}.md', md), (results_dir / 'headline' / f'{page_name(folder)}.md', head)):
+    pages = [(page_name(f), converged_page(f)) for f in folders]
+    real = kept_train_run(kept_root or results_dir / 'runs')
+    if real: pages.append(('nih-iu', nih_iu_page(real, None, analyse=False)))
+    for page, (md, head) in pages:
+        for f, text in ((results_dir / f'{page}.md', md), (results_dir / 'headline' / f'{page}.md', head)):
             if not f.exists() or f.read_text() != text + '\n': stale.append(f)
     return stale
 

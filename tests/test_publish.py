@@ -3,7 +3,8 @@ runs kept at a longer budget gets its own page and, once its full model has 3 se
 import json, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from medrat.publish import kept_folders, page_name, converged_page, write_results, check_results, headline_folder, readme
+from medrat.publish import (kept_folders, page_name, converged_page, write_results, check_results, headline_folder, readme,
+                            kept_train_run, nih_iu_page)
 
 root = Path(__file__).resolve().parents[1]
 KEPT = root / 'results' / 'runs' / 'synth-benchmark'
@@ -24,6 +25,14 @@ def test_kept_pages_are_what_the_runs_give():
     assert (root / 'results' / 'synth-converged.md').read_text() == md + '\n'
     assert (root / 'results' / 'headline' / 'synth-converged.md').read_text() == head + '\n'
     assert check_results(root / 'results') == []
+
+def test_real_data_page_is_what_the_kept_run_gives():
+    "results/nih-iu.md and its headline come from a `medrat train` run kept in the repository, not from a local run folder."
+    run = kept_train_run(root / 'results' / 'runs')
+    assert run is not None and run.parent.parent.name.startswith('nih-iu-') and not (run / 'model.pth').exists()
+    md, head = nih_iu_page(run, None, analyse=False)
+    assert (root / 'results' / 'nih-iu.md').read_text() == md + '\n'
+    assert (root / 'results' / 'headline' / 'nih-iu.md').read_text() == head + '\n'
 
 def _longer(src: Path, dest: Path, steps: int):
     "The kept runs of `src` as if trained for `steps` optimiser steps: the same settings except the budget."

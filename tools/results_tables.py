@@ -5,7 +5,8 @@
     python tools/results_tables.py --check     # exit 1 when a page of the kept runs is not what they give
     python tools/make_readme.py
 
-The pages come from `medrat.publish.write_results` (chapter `publish`): results/nih-iu.md from a `medrat train` run,
+The pages come from `medrat.publish.write_results` (chapter `publish`): results/nih-iu.md from the `medrat train` runs kept
+in results/runs/nih-iu-<steps>/medrat-full/seed-<s>/ (a run folder given, default runs/nih-iu, is kept there first),
 results/synth-benchmark.md from `medrat benchmark` (one seed, every configuration) and the full model at other seeds,
 results/synth-long.md from the full model trained longer (runs/synth-long/seed-S) and at other learning rates
 (runs/synth-lr/*), and one page per folder of runs kept in results/runs/ (synth-benchmark -> synth-converged.md,
