@@ -2,8 +2,9 @@
 
     python tools/speed.py                       # tiny, cpu and paper presets on the default device
     python tools/speed.py --presets cpu --steps 5 --batch 32
+    python tools/speed.py --presets benchmark --profile   # the benchmark's model (d 64), its operators by time
 
-For each preset it prints: ms per training step over cached features (forward + backward + Adam, N images + N
+For each preset ('benchmark': the model of the benchmark's `small` scale) it prints: ms per training step over cached features (forward + backward + Adam, N images + N
 reports), ms per step with the trainable backbone (pictures through the CNN, fine-tuning), ms per decoded image
 (greedy and beam 3, 100 tokens), the peak memory of the process (CUDA: allocated; CPU: resident set), and the achieved
 GFLOP/s of the cached-feature step (FLOPs counted by torch's FlopCounterMode) beside a plain matmul timed in the same
@@ -16,6 +17,7 @@ from medrat.core import default_device
 from medrat.model import MedRAT, MedRATConfig
 from medrat.learner import TrainConfig, medrat_opt
 from medrat.features import FEATURE_DIMS
+from medrat.benchmark import SCALES
 
 def peak_mb(dev) -> float:
     if dev.type == 'cuda': return torch.cuda.max_memory_allocated(dev) / 2**20
@@ -48,14 +50,33 @@ def step_fn(model, opt, x, tok, y):
         opt.zero_grad(); loss.backward(); opt.step()
     return step
 
-def preset(name: str, bs: int, steps: int, dev, vocab: int = 1000, T: int = 60) -> dict:
+def setting(name: str) -> tuple:
+    "(backbone, picture side, learning rate, model preset, its overrides) of a `TrainConfig` preset or of 'benchmark' (its `small` scale)."
+    if name == 'benchmark':
+        s = SCALES['small']
+        return s.backbone, s.img_size, s.lr, s.model, s.model_kw
     tc = getattr(TrainConfig, name)()
-    size = tc.img_size
-    n_patches = (-(-size // 32)) ** 2
-    mc = getattr(MedRATConfig, tc.model_preset)(vocab, backbone=None, feat_dim=FEATURE_DIMS[tc.backbone], max_len=100)
+    return tc.backbone, tc.img_size, tc.lr, tc.model_preset, {}
+
+def profile_step(name: str, bs: int, dev, vocab: int = 1000, T: int = 60, rows: int = 15) -> str:
+    "The operators of one preset's training step over cached features, by their own time over 5 steps (torch.profiler)."
+    backbone, size, lr, model_preset, kw = setting(name)
+    mc = getattr(MedRATConfig, model_preset)(vocab, backbone=None, feat_dim=FEATURE_DIMS[backbone], max_len=100, **kw)
     torch.manual_seed(0)
     model = MedRAT(mc).to(dev).train()
-    opt = medrat_opt(list(model.parameters()), lr=tc.lr)
+    step = step_fn(model, medrat_opt(list(model.parameters()), lr=lr), *batch(mc, bs, (-(-size // 32)) ** 2, T, dev))
+    for _ in range(2): step()
+    with torch.profiler.profile(record_shapes=True) as prof:
+        for _ in range(5): step()
+    return prof.key_averages(group_by_input_shape=True).table(sort_by='self_cpu_time_total', row_limit=rows)
+
+def preset(name: str, bs: int, steps: int, dev, vocab: int = 1000, T: int = 60) -> dict:
+    backbone, size, lr, model_preset, kw = setting(name)
+    n_patches = (-(-size // 32)) ** 2
+    mc = getattr(MedRATConfig, model_preset)(vocab, backbone=None, feat_dim=FEATURE_DIMS[backbone], max_len=100, **kw)
+    torch.manual_seed(0)
+    model = MedRAT(mc).to(dev).train()
+    opt = medrat_opt(list(model.parameters()), lr=lr)
     x, tok, y = batch(mc, bs, n_patches, T, dev)
     step = step_fn(model, opt, x, tok, y)
     with FlopCounterMode(display=False) as fc: step()
@@ -69,18 +90,19 @@ def preset(name: str, bs: int, steps: int, dev, vocab: int = 1000, T: int = 60) 
     res['beam3_ms_per_image'] = 1e3 * timed(lambda: model.generate(xs, beam_size=3, max_len=100), 1, dev) / len(xs)
     # the trainable backbone: pictures through the CNN (the paper's fine-tuning), a small batch
     bb_bs = min(bs, 4 if dev.type == 'cpu' else bs)
-    mb = MedRAT(getattr(MedRATConfig, tc.model_preset)(vocab, backbone=tc.backbone, pretrained=False, feat_dim=FEATURE_DIMS[tc.backbone],
-                                                        max_len=100)).to(dev).train()
+    mb = MedRAT(getattr(MedRATConfig, model_preset)(vocab, backbone=backbone, pretrained=False, feat_dim=FEATURE_DIMS[backbone],
+                                                     max_len=100, **kw)).to(dev).train()
     xb, tb, yb = batch(mb.cfg, bb_bs, n_patches, T, dev, pictures=size)
-    ob = medrat_opt(list(mb.parameters()), lr=tc.lr)
-    res['backbone'] = tc.backbone; res['backbone_batch'] = bb_bs
+    ob = medrat_opt(list(mb.parameters()), lr=lr)
+    res['backbone'] = backbone; res['backbone_batch'] = bb_bs
     res['backbone_step_ms'] = 1e3 * timed(step_fn(mb, ob, xb, tb, yb), max(1, steps // 2), dev)
     res['peak_mb'] = peak_mb(dev)
     return res
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], allow_abbrev=False)
-    p.add_argument('--presets', default='tiny,cpu,paper'); p.add_argument('--batch', type=int, default=32)
+    p.add_argument('--presets', default='tiny,cpu,benchmark,paper', help="TrainConfig presets, or 'benchmark' (its small scale's model)")
+    p.add_argument('--profile', action='store_true', help="also print each preset's operators by their own time (torch.profiler)"); p.add_argument('--batch', type=int, default=32)
     p.add_argument('--steps', type=int, default=3); p.add_argument('--device', default=None)
     a = p.parse_args()
     dev = torch.device(a.device) if a.device else default_device()
@@ -94,3 +116,5 @@ if __name__ == '__main__':
         r = preset(name.strip(), a.batch, a.steps, dev)
         print('| ' + ' | '.join(f'{r[c]:.1f}' if isinstance(r[c], float) else str(r[c]) for c in cols)
               + f' | {r["step_gflops"] / mm:.0%} |', flush=True)
+    if a.profile:
+        for name in a.presets.split(','): print(f'\n{name.strip()}: one training step (batch {a.batch}) by operator\n' + profile_step(name.strip(), a.batch, dev))
