@@ -278,6 +278,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
               lr: float=None,            # override the preset's learning rate (the non-CNN parameters)
               bs: int=None,              # override the preset's batch (N images + N reports per step)
               seed: int=9153,            # seed of everything (the released code's)
+              config: str=None,          # a configuration of the paper's tables (`medrat.model.ABLATIONS`, e.g. 'no memory'); default the full model
               fresh: store_true=False,   # start over instead of resuming an interrupted run in `out`
               limit: int=None,           # debug: at most this many images per split (at least 1)
               threads: int=None,         # torch threads on a CPU (default: torch's; small models are often faster on 1)
@@ -289,8 +290,10 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
               quiet: store_true=False):  # no progress bars
     "Train unpaired and evaluate against baselines: the bundled NIH -> IU X-ray run, or --images/--reports/--test sources."
     from medrat.learner import PRESETS, AMP_MODES
+    from medrat.model import ABLATIONS
     from medrat.sources import parse_source
     _choice('preset', preset, PRESETS); _choice('amp', amp, AMP_MODES)
+    if exists(config): _choice('config', config, ABLATIONS)
     for k, v in dict(steps=steps, epochs=epochs, bs=bs, limit=limit, threads=threads).items(): _at_least(k, v)
     _check_budget(steps, epochs, lr)
     _seed(seed)
@@ -312,8 +315,8 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     else:
         from medrat.experiments import train_experiment as train
     if exists(threads): torch.set_num_threads(threads)
-    res = train(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, resume=not fresh, limit=limit,
-                progress=not quiet, **kw)                         # one recipe (chapter `runs`), one results.json schema
+    res = train(out_dir=out, preset=preset, epochs=epochs, steps=steps, seed=seed, configuration=config, resume=not fresh,
+                limit=limit, progress=not quiet, **kw)                         # one recipe (chapter `runs`), one results.json schema
     print(res['tables'] or 'no --test source: nothing scored')
     ws = res.get('warnings') or []
     if ws: print(f"\n{len(ws)} warning{'s' * (len(ws) > 1)} about the generated reports (also in results.json): " + '; '.join(ws))

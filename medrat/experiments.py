@@ -181,7 +181,8 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
                      device=None,                  # default `default_device()` (a GPU when there is one)
                      progress: bool = True,
                      limit: int | None = None,     # debug: at most `limit` NIH images per split (3x as many reports)
-                     model_kw: dict | None = None, # `MedRATConfig` overrides (e.g. an `ABLATIONS` entry)
+                     model_kw: dict | None = None, # `MedRATConfig` overrides
+                     configuration: str | None = None,  # an `ABLATIONS` name (e.g. 'no memory'; None: the full model)
                      threads: int | None = None,   # torch intra-op threads on a CPU (None: torch's default)
                      **train_kw) -> dict:          # `TrainConfig` overrides
     "Experiment 1 end to end (resumable): cache features, then `run_medrat`: train, select, test reports beside the baselines, results.json."
@@ -200,7 +201,7 @@ def train_experiment(out_dir='runs/nih-iu',        # everything the run leaves g
             if ws > 1 and rank == 0: dist.barrier()
             run = nih_iu_run(data, cfg, seed)
             run.seconds['data_this_call'] = time.time() - t0
-            return run_medrat(run, cfg, out_dir, seed, model_kw, head=dict(preset=preset, limit=limit), resume=resume, device=device,
+            return run_medrat(run, cfg, out_dir, seed, model_kw, head=dict(preset=preset, limit=limit), configuration=configuration, resume=resume, device=device,
                               progress=progress, title=f'{preset} preset, seed {seed}').results
     finally: torch.set_num_threads(old_threads)
 

@@ -153,7 +153,7 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                      cache_dir=None,               # feature stores and labels (default $MEDRAT_CACHE or ~/.cache/medrat)
                      device=None, progress: bool = True,
                      limit: int | None = None,     # debug: at most `limit` images per split (3x as many reports)
-                     model_kw: dict | None = None, # `MedRATConfig` overrides
+                     model_kw: dict | None = None, configuration: str | None = None,  # `MedRATConfig` overrides; an `ABLATIONS` name
                      **train_kw) -> dict:          # `TrainConfig` overrides (e.g. workers=8, amp='bf16', save_every=2000)
     "Train MedRAT unpaired on any image source and any report source; score every paired test source; results.json."
     t_start = time.time()
@@ -196,5 +196,5 @@ def train_on_sources(images='nih',                 # image source: nih | chexper
                    experiment=f'{srcs["images"]} images -> {srcs["reports"]} reports, zero pairs', tests=test_sets, health=checks,
                    valid_refs=V.reports.texts if exists(V) else None, tables=paper_tables,
                    seconds=dict(features=t_feat, data_this_call=time.time() - t_start))
-    return run_medrat(data, cfg, out, seed, model_kw, head=dict(preset=preset, limit=limit), resume=resume, device=dev,
+    return run_medrat(data, cfg, out, seed, model_kw, head=dict(preset=preset, limit=limit), configuration=configuration, resume=resume, device=dev,
                       progress=progress, title=f'{srcs["images"].kind} images + {srcs["reports"].kind} reports, {preset}').results

@@ -8,7 +8,7 @@ import json, math, shutil
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DataError, markdown_table
+from .core import DataError, markdown_table, slug
 from .verdicts import num, num_ci, estimate, interval_verdict, convergence_words
 from .learner import convergence
 from .runs import read_results, BUNDLED_TEST, BUNDLED_HEALTH
@@ -309,11 +309,11 @@ TRAIN_KEEP = ('results.json', 'config.json', 'test_reports.csv', 'embeddings.pt'
 def keep_train_run(run,                  # a `medrat train` run folder
                    kept_root,            # e.g. results/runs
                    name: str = 'nih-iu', # the experiment; its folder is <name>-<steps>
-                   config: str = 'medrat-full',
-                  ) -> Path:             # kept_root/<name>-<steps>/<config>/seed-<s>
+                  ) -> Path:             # kept_root/<name>-<steps>/<configuration>/seed-<s>, e.g. .../medrat-full/seed-9153
     "Copy what a `medrat train` run's page reads (`TRAIN_KEEP`, no checkpoint) into the kept runs; the folder it went to."
     run = Path(run)
     r = read_results(run)
+    config = slug(r['config'].get('configuration') or 'MedRAT (full)')       # `medrat train --config`
     dest = Path(kept_root) / f"{name}-{optimiser_steps(r)}" / config / f"seed-{r['config']['seed']}"
     for pat in TRAIN_KEEP:
         for f in sorted(run.glob(pat)):

@@ -14,7 +14,7 @@ from .core import DataError, exists, default, set_seed, default_device, jsonable
 from .data import DataWarning
 from .features import FEATURE_DIMS
 from .batches import ImageSet, PairSet, ReportSet, UnpairedLoader
-from .model import MedRAT, MedRATConfig
+from .model import MedRAT, MedRATConfig, ablation
 from .learner import TrainConfig, fit_medrat, generate_reports, autoencode_reports, convergence
 from .checkpoints import unwrap
 from .evaluation import report_warnings
@@ -197,13 +197,15 @@ def run_medrat(data: RunData,          # what the provider prepared
                cfg: TrainConfig,       # preset with its overrides; the budget is recorded in whole epochs
                out,                    # run folder: config.json, vocab.json, state.pth, model.pth, results.json, ...
                seed: int = 9153,       # model initialisation, batches, bootstrap
-               model_kw: dict | None = None,  # `MedRATConfig` overrides (an `ABLATIONS` entry)
+               model_kw: dict | None = None,  # `MedRATConfig` overrides (after those of `configuration`)
                head: dict | None = None,      # the provider's own keys at the top of `config` (preset, limit, ...)
+               configuration: str | None = None,  # an `ABLATIONS` name: its overrides, recorded as config['configuration']
                resume: bool = True,    # continue from out/state.pth when the configuration is the same
                device=None, progress: bool = True,
                title: str = 'learning curves') -> RunOutput:
     "The one recipe: prepare, fit (`fit_medrat`), record (`fit_record`), score every test set and report check, write results.json."
     t_start, out = time.time(), Path(out)
+    if exists(configuration): model_kw, head = {**ablation(configuration), **(model_kw or {})}, {**(head or {}), 'configuration': configuration}
     rank, ws, device = init_distributed(device)
     out.mkdir(parents=True, exist_ok=True)
     with (run_lock(out) if rank == 0 else contextlib.nullcontext()):        # one run per folder

@@ -275,6 +275,7 @@ ARG_CASES = [
     (['train', '--epoch', '3'], 'unrecognized arguments: --epoch 3 (did you mean --epochs?)'),
     (['train', '--lim', '5', '--pre', 'tiny'], 'unrecognized arguments: --lim 5 --pre tiny'),
     (['train', '--preset', 'nope'], "--preset 'nope': unknown; choose one of tiny, cpu, paper"),
+    (['train', '--config', 'no memroy'], "--config 'no memroy': unknown; choose one of MedRAT (full), no memory,"),
     (['train', '--epochs', '-1'], '--epochs -1: must be a whole number of at least 1'),
     (['train', '--epochs', '0'], '--epochs 0: must be a whole number of at least 1'),
     (['train', '--limit', '0'], '--limit 0: must be a whole number of at least 1'),

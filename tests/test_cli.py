@@ -30,6 +30,16 @@ def test_train_leaves_every_output(tiny_run):
     assert {'MedRAT (ours)', 'most frequent report', 'random report', 'classify-then-retrieve'} <= set(res['test']['NIH ChestX-ray14'])
 
 
+def test_train_a_configuration_of_the_tables(tiny_run, tmp_path):
+    "`--config` trains an ablation of the paper's tables through the same recipe; kept under its own folder."
+    from medrat.publish import keep_train_run
+    main(['train', '--out', str(tmp_path/'run'), '--preset', 'tiny', '--epochs', '1', '--limit', '12', '--quiet', '--config', 'no memory'])
+    cfg = json.loads((tmp_path/'run'/'config.json').read_text())
+    assert cfg['configuration'] == 'no memory' and cfg['model']['use_memory'] is False
+    assert json.loads((tiny_run/'config.json').read_text())['model']['use_memory'] is True and 'configuration' not in json.loads((tiny_run/'config.json').read_text())
+    kept = keep_train_run(tmp_path/'run', tmp_path/'kept')
+    assert kept.parent.name == 'no-memory' and kept.name == 'seed-9153' and (kept/'results.json').exists()
+
 def test_generate_from_image_files(tiny_run, tmp_path):
     df = nih_sample()
     paths = []
