@@ -13,7 +13,7 @@ from .benchmark import FEW_SHOT, DEFAULT_CONFIGS, run_benchmark, results_markdow
 
 # %% auto #0
 __all__ = ['TABLE_CONFIGS', 'seeds_summary', 'run_benchmark_seeds', 'merge_results', 'seeds_table', 'compare_seeds',
-           'paper_claims', 'committed_runs', 'publication']
+           'paper_claims', 'committed_runs', 'seeds_cell', 'seeds_verdict', 'publication']
 
 # %% ../nbs/12c_comparisons.ipynb #f2d422b9
 def _facts(m: dict, c: dict | None = None) -> dict:
@@ -170,13 +170,14 @@ def committed_runs(folder) -> dict:
     for f in sorted(Path(folder).glob('*/seed-*/results.json')): by_seed.setdefault(int(f.parent.name[5:]), []).append(f)
     return {s: merge_results(fs) for s, fs in sorted(by_seed.items())}
 
-def _mean_of(per: dict, key: str, digits: int = 3) -> str:
+def seeds_cell(per: dict, key: str, digits: int = 3) -> str:
     "Mean over seeds, then the seeds' values: '0.602 (0.598, 0.611, 0.597)'."
     v = [x.get(key) for x in per.values()]
     if any(x is None for x in v): return '–'
     return num(float(np.mean(v)), digits) + ('' if len(v) == 1 else ' (' + ', '.join(num(x, digits) for x in v) + ')')
 
-def _verdicts(per: dict) -> str:
+def seeds_verdict(per: dict) -> str:
+    "Converged runs of one method over its seeds, naming the seeds that did not: 'converged 2 of 3; NOT converged: seed 1'."
     if not any('converged' in x for x in per.values()): return ''
     no = [s for s, x in per.items() if not x.get('converged')]
     return f"converged {len(per) - len(no)} of {len(per)}" + (f"; NOT converged: seed {', '.join(no)}" if no else '')
@@ -190,8 +191,8 @@ def publication(folder,                          # the committed runs of one ben
     runs = committed_runs(folder)
     if not runs: return None
     S, r0 = seeds_summary(runs), runs[min(runs)]
-    rows = [[name, ', '.join(per), _mean_of(per, 'ce_micro_f1'), _mean_of(per, 'ce_macro_f1'), _mean_of(per, 'detail_accuracy', 2),
-             _mean_of(per, 'health_ce_micro_f1'), _mean_of(per, 'best_step', 0) if part == 'configs' else '', _verdicts(per)]
+    rows = [[name, ', '.join(per), seeds_cell(per, 'ce_micro_f1'), seeds_cell(per, 'ce_macro_f1'), seeds_cell(per, 'detail_accuracy', 2),
+             seeds_cell(per, 'health_ce_micro_f1'), seeds_cell(per, 'best_step', 0) if part == 'configs' else '', seeds_verdict(per)]
             for part in ('baselines', 'configs') for name, per in S[part].items()]
     st = r0['settings']
     missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]

@@ -14,13 +14,14 @@ from .learner import convergence
 from .runs import read_results, BUNDLED_TEST, BUNDLED_HEALTH
 from .alignment import load_artefacts
 from .benchmark import results_markdown
-from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication
+from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims, publication, seeds_cell, seeds_verdict
 
 # %% auto #0
 __all__ = ['TRAIN_KEEP', 'PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page',
            'kept_folders', 'page_name', 'reports_figure', 'space_sentence', 'space_figure', 'space_part',
            'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'keep_train_run', 'kept_train_run',
-           'nih_iu_page', 'write_results', 'check_results', 'readme']
+           'train_summary', 'train_claims', 'train_part', 'train_table', 'nih_iu_page', 'write_results',
+           'check_results', 'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -328,6 +329,61 @@ def kept_train_run(kept_root, name: str = 'nih-iu', config: str = 'medrat-full')
                    if (s / 'results.json').exists())
     return seeds[-1][2] if seeds else None
 
+# %% ../nbs/22_publish.ipynb #aeedad5c
+def _train_facts(r: dict, m: dict) -> dict:   # a run's results (`read_results`) and one method's scores on the NIH test images
+    "The numbers of one method at one seed of a `medrat train` run, named as `seeds_summary` names them."
+    (mi, ma), sel = (m['ce']['micro'], m['ce']['macro']), r['selection']
+    conv = sel.get('convergence') or convergence(r['history'], sel['monitor'])
+    return dict(ce_micro_f1=mi['f1'], ce_micro_f1_lo=mi['f1_lo'], ce_micro_f1_hi=mi['f1_hi'], ce_macro_f1=ma['f1'],
+                ce_macro_f1_lo=ma['f1_lo'], ce_macro_f1_hi=ma['f1_hi'], steps=optimiser_steps(r), converged=conv['converged'],
+                best_step=conv.get('best_step'), health_ce_micro_f1=((r['health'].get(BUNDLED_HEALTH) or {}).get('ce') or {}).get('micro', {}).get('f1'))
+
+def train_summary(folder) -> dict:   # kept `medrat train` runs of one budget: <configuration>/seed-<s>/results.json
+    "Per configuration and seed, and per baseline (from the full model's runs), the numbers a comparison needs (`seeds_summary`'s form)."
+    S = dict(seeds=[], configs={}, baselines={})
+    for f in sorted(Path(folder).glob('*/seed-*/results.json')):
+        r, s = read_results(f.parent), f.parent.name[5:]
+        name, M = r['config'].get('configuration') or 'MedRAT (full)', r['test'][BUNDLED_TEST]
+        S['configs'].setdefault(name, {})[s] = _train_facts(r, M['MedRAT (ours)'])
+        if name == 'MedRAT (full)':
+            for b, m in M.items():
+                if b != 'MedRAT (ours)': S['baselines'].setdefault(b, {})[s] = {k: v for k, v in _train_facts(r, m).items() if k.startswith('ce_')}
+        S['seeds'] = sorted({*S['seeds'], int(s)})
+    return S
+
+def train_claims(S: dict,                 # `train_summary` of one budget
+                 key: str = 'ce_macro_f1') -> list:   # one sentence per comparison
+    "The full model against classify-then-retrieve and against each configuration kept, across the seeds both ran."
+    full, out = S['configs'].get('MedRAT (full)'), []
+    if not full: return []
+    steps = sorted({x['steps'] for x in full.values()})
+    def said(b):
+        c = compare_seeds(S, 'MedRAT (full)', b, key)
+        p = '' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}"
+        return (f"the full model is {c['verdict']} {b!r} on CE macro-F1 ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} "
+                f"seed{'s' * (len(c['seeds']) != 1)}{p})")
+    if 'classify-then-retrieve' in S['baselines']: out.append(said('classify-then-retrieve'))
+    out += [said(n) for n in S['configs'] if n != 'MedRAT (full)']
+    return [f"At {', '.join(f'{s:,}' for s in steps)} steps, " + o + '.' for o in out]
+
+def train_part(run) -> tuple[list, list]:   # a kept run, .../<name>-<steps>/<configuration>/seed-<s>
+    "(page lines, claims) of every run kept beside `run` at its budget; nothing when it is the only one."
+    S = train_summary(run.parent.parent) if run.name.startswith('seed-') else None
+    n_runs = sum(len(v) for v in S['configs'].values()) if S else 0
+    if n_runs < 2: return [], []
+    claims = [c[0].upper() + c[1:] for c in train_claims(S)]
+    return [f"### Every kept run at this budget ({n_runs} runs, `results/runs/{run.parent.parent.name}/`)", "",
+            "Each cell: the mean over seeds, then each seed's value (CE on the NIH test images; decoder health: CE micro-F1 "
+            "of the IU test reports auto-encoded; best step: the kept checkpoint's; verdict: chapter `learner`).", "",
+            train_table(S), "", *[f"- {c}" for c in claims], ""], claims
+
+def train_table(S: dict) -> str:   # `train_summary` of one budget
+    "Every configuration and baseline: seeds, CE micro- and macro-F1 (mean, then per seed), decoder health, best step, verdict."
+    rows = [[name, ', '.join(per), seeds_cell(per, 'ce_micro_f1'), seeds_cell(per, 'ce_macro_f1'),
+             seeds_cell(per, 'health_ce_micro_f1') if part == 'configs' else '', seeds_cell(per, 'best_step', 0) if part == 'configs' else '',
+             seeds_verdict(per)] for part in ('baselines', 'configs') for name, per in S[part].items()]
+    return markdown_table(['method', 'seeds', 'CE micro-F1', 'CE macro-F1', 'decoder health', 'best step', 'verdict'], rows)
+
 # %% ../nbs/22_publish.ipynb #957c3f9c
 def _nih_head(r: dict, n_steps: int, reports, conv: dict, health) -> str:
     "The real-data run's headline: CE macro-F1 against the baselines, distinct reports, convergence and the decoder's health."
@@ -376,13 +432,16 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
     if figs: L += [' '.join(f'![{cap}](figures/{f})' for cap, f in figs), ""]
     space = space_sentence(load_artefacts(run, sources=None)) if (run / 'embeddings.pt').exists() else None
     if space: L += [f"**The shared space** (the NIH test images and the IU test reports): {space}.", ""]
+    part, claims = train_part(run)
+    L += part
     if e2:
         keys = [k for k in ('BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr') if k in e2['nlg']]
         L += ["### Experiment 2: the language side alone (IU X-ray test reports auto-encoded)", "",
               f"{e2['n']} IU X-ray test reports encoded and decoded again by the same model (greedy): the ceiling the image "
               "path can reach with this decoder.", "",
               markdown_table(keys, [[num(e2['nlg'][k]) for k in keys]]).replace('|---|', '|---:|', 1), ""]
-    return '\n'.join(L), _nih_head(r, n_steps, reports, conv, health) + (f' In its shared space {space}.' if space else '')
+    return '\n'.join(L), (_nih_head(r, n_steps, reports, conv, health) + (f' In its shared space {space}.' if space else '')
+                           + ''.join(f' {c}' for c in claims))
 
 # %% ../nbs/22_publish.ipynb #3c265fa4
 PARTS = ('nih-iu', 'synth', 'synth-seeds', 'synth-long', 'synth-lr')   # the run folders (under runs/) the pages read
