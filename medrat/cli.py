@@ -19,7 +19,7 @@ from .text import Tokenizer
 # %% auto #0
 __all__ = ['MAX_BEAM', 'COMMANDS', 'load_run', 'image_features', 'generate_for_images', 'evaluate_iu', 'evaluate_nih',
            'cmd_data_summary', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_benchmark', 'main', 'run_summary',
-           'cmd_show']
+           'published_run', 'cmd_show']
 
 # %% ../nbs/11_cli.ipynb #d292b13d
 def _as_json(o):
@@ -323,6 +323,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     files = [f for v in res['files'].values() for f in (v if isinstance(v, list) else [v]) if (Path(out) / f).exists()]
     print(f"\nrun folder: {out} ({', '.join(files)})")
     print(run_summary(res))
+    if not own and published_run(): print(published_run())
 
 # %% ../nbs/11_cli.ipynb #5c7fe44f
 def cmd_generate(images: Param("image files", str, nargs='+'),
@@ -495,6 +496,24 @@ def run_summary(res: dict,        # a `train_experiment` / `train_on_sources` re
     gain = f" (gain {conv['gain']:.3f} against a noise of {conv['noise']:.3f})" if exists(conv.get('gain')) and exists(conv.get('noise')) else ''
     return (head + f"; NOT converged: the smoothed selection score was still improving over the last quarter{gain}.\n"
             f"to go on: the same command with --steps {more}" + (f" --out {out}" if out else '') + pace)
+
+# %% ../nbs/11_cli.ipynb #b9937790
+def published_run(kept_root=None) -> str | None:   # default: results/runs of the repository this package runs from
+    "The command, verdict and time of the kept real-data run the README publishes; None without the repository's results."
+    from medrat.publish import kept_train_run, optimiser_steps
+    from medrat.runs import read_results
+    import medrat
+    root = Path(default(kept_root, Path(medrat.__file__).resolve().parents[1] / 'results' / 'runs'))
+    run = kept_train_run(root) if root.is_dir() else None
+    if run is None: return None
+    r = read_results(run)
+    c, sel = r['config'], r['selection']
+    conv = sel.get('convergence') or {}
+    mins = (sum(x['wall_time_s']['total_this_call'] for x in r.get('calls', [])) or r['wall_time_s']['total_this_call']) / 60
+    cmd = f"medrat train --steps {c['train']['steps']}" + (f" --seed {c['seed']}" if c['seed'] != 9153 else '')
+    return (f"the README's real-data numbers (results/nih-iu.md) come from `{cmd}`: {optimiser_steps(r):,} steps, "
+            f"{'converged' if conv.get('converged') else 'stopped early' if sel.get('stopped_early') else 'NOT converged'}, "
+            f"{mins:.0f} min with {r['machine']['torch_threads']} torch thread(s)")
 
 # %% ../nbs/11_cli.ipynb #6f514883
 def _references(csv, images) -> list:

@@ -315,7 +315,8 @@ def keep_train_run(run,                  # a `medrat train` run folder
     run = Path(run)
     r = read_results(run)
     config = slug(r['config'].get('configuration') or 'MedRAT (full)')       # `medrat train --config`
-    dest = Path(kept_root) / f"{name}-{optimiser_steps(r)}" / config / f"seed-{r['config']['seed']}"
+    budget = r['config']['train'].get('steps') or optimiser_steps(r)          # the budget asked for (`--steps`)
+    dest = Path(kept_root) / f"{name}-{budget}" / config / f"seed-{r['config']['seed']}"
     for pat in TRAIN_KEEP:
         for f in sorted(run.glob(pat)):
             (dest / f.relative_to(run)).parent.mkdir(parents=True, exist_ok=True)
