@@ -337,6 +337,7 @@ def _train_facts(r: dict, m: dict) -> dict:   # a run's results (`read_results`)
     conv = sel.get('convergence') or convergence(r['history'], sel['monitor'])
     return dict(ce_micro_f1=mi['f1'], ce_micro_f1_lo=mi['f1_lo'], ce_micro_f1_hi=mi['f1_hi'], ce_macro_f1=ma['f1'],
                 ce_macro_f1_lo=ma['f1_lo'], ce_macro_f1_hi=ma['f1_hi'], steps=optimiser_steps(r), converged=conv['converged'],
+                budget=r['config']['train'].get('steps') or optimiser_steps(r),
                 best_step=conv.get('best_step'), health_ce_micro_f1=((r['health'].get(BUNDLED_HEALTH) or {}).get('ce') or {}).get('micro', {}).get('f1'))
 
 def train_summary(folder) -> dict:   # kept `medrat train` runs of one budget: <configuration>/seed-<s>/results.json
@@ -357,15 +358,15 @@ def train_claims(S: dict,                 # `train_summary` of one budget
     "The full model against classify-then-retrieve and against each configuration kept, across the seeds both ran."
     full, out = S['configs'].get('MedRAT (full)'), []
     if not full: return []
-    steps = sorted({x['steps'] for x in full.values()})
+    steps, what = sorted({x['budget'] for x in full.values()}), key.replace('ce_', 'CE ').replace('_f1', '-F1')
     def said(b):
         c = compare_seeds(S, 'MedRAT (full)', b, key)
         p = '' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}"
-        return (f"the full model is {c['verdict']} {b!r} on CE macro-F1 ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} "
+        return (f"the full model is {c['verdict']} {b!r} on {what} ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} "
                 f"seed{'s' * (len(c['seeds']) != 1)}{p})")
     if 'classify-then-retrieve' in S['baselines']: out.append(said('classify-then-retrieve'))
     out += [said(n) for n in S['configs'] if n != 'MedRAT (full)']
-    return [f"At {', '.join(f'{s:,}' for s in steps)} steps, " + o + '.' for o in out]
+    return [f"At a budget of {', '.join(f'{s:,}' for s in steps)} steps, " + o + '.' for o in out]
 
 def train_part(run) -> tuple[list, list]:   # a kept run, .../<name>-<steps>/<configuration>/seed-<s>
     "(page lines, claims) of every run kept beside `run` at its budget; nothing when it is the only one."
