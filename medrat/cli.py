@@ -323,7 +323,7 @@ def cmd_train(out: str=None,              # run folder (default runs/nih-iu, or 
     files = [f for v in res['files'].values() for f in (v if isinstance(v, list) else [v]) if (Path(out) / f).exists()]
     print(f"\nrun folder: {out} ({', '.join(files)})")
     print(run_summary(res))
-    if not own and published_run(): print(published_run())
+    if not own and (line := published_run()): print(line)   # the README's run, when the repository is at hand
 
 # %% ../nbs/11_cli.ipynb #5c7fe44f
 def cmd_generate(images: Param("image files", str, nargs='+'),
@@ -500,7 +500,7 @@ def run_summary(res: dict,        # a `train_experiment` / `train_on_sources` re
 # %% ../nbs/11_cli.ipynb #b9937790
 def published_run(kept_root=None) -> str | None:   # default: results/runs of the repository this package runs from
     "The command, verdict and time of the kept real-data run the README publishes; None without the repository's results."
-    from medrat.publish import kept_train_run, optimiser_steps
+    from medrat.publish import kept_train_run, optimiser_steps, wall_minutes
     from medrat.runs import read_results
     import medrat
     root = Path(default(kept_root, Path(medrat.__file__).resolve().parents[1] / 'results' / 'runs'))
@@ -509,11 +509,10 @@ def published_run(kept_root=None) -> str | None:   # default: results/runs of th
     r = read_results(run)
     c, sel = r['config'], r['selection']
     conv = sel.get('convergence') or {}
-    mins = (sum(x['wall_time_s']['total_this_call'] for x in r.get('calls', [])) or r['wall_time_s']['total_this_call']) / 60
     cmd = f"medrat train --steps {c['train']['steps']}" + (f" --seed {c['seed']}" if c['seed'] != 9153 else '')
     return (f"the README's real-data numbers (results/nih-iu.md) come from `{cmd}`: {optimiser_steps(r):,} steps, "
             f"{'converged' if conv.get('converged') else 'stopped early' if sel.get('stopped_early') else 'NOT converged'}, "
-            f"{mins:.0f} min with {r['machine']['torch_threads']} torch thread(s)")
+            f"{wall_minutes(r):.0f} min with {r['machine']['torch_threads']} torch thread(s)")
 
 # %% ../nbs/11_cli.ipynb #6f514883
 def _references(csv, images) -> list:

@@ -19,9 +19,9 @@ from .comparisons import seeds_summary, seeds_table, compare_seeds, paper_claims
 # %% auto #0
 __all__ = ['TRAIN_KEEP', 'PARTS', 'PAGE_ORDER', 'epoch_steps', 'curves_figure', 'synth_curves', 'synth_page', 'synth_long_page',
            'kept_folders', 'page_name', 'reports_figure', 'space_sentence', 'space_figure', 'space_part',
-           'converged_page', 'headline_folder', 'optimiser_steps', 'nih_figures', 'keep_train_run', 'kept_train_run',
-           'train_summary', 'train_claims', 'train_part', 'train_table', 'nih_iu_page', 'write_results',
-           'check_results', 'readme']
+           'converged_page', 'headline_folder', 'optimiser_steps', 'wall_minutes', 'nih_figures', 'keep_train_run',
+           'kept_train_run', 'train_summary', 'train_claims', 'train_part', 'train_table', 'nih_iu_page',
+           'write_results', 'check_results', 'readme']
 
 # %% ../nbs/22_publish.ipynb #1ce9aee2
 def _with_ci(d: dict, k: str = 'f1') -> str: return num_ci(*estimate(d, k))   # '0.602 (0.564–0.642)'
@@ -279,6 +279,10 @@ def optimiser_steps(r: dict) -> int:   # a `medrat train` run's results
     n = cfg['data']['n_train_images'] if cfg['train']['epoch_len'] == 'images' else max(cfg['data']['n_train_images'], cfg['data']['n_train_reports'])
     return sel['epochs_run'] * -(-n // cfg['train']['bs'])
 
+def wall_minutes(r: dict) -> float:   # a `medrat train` run's results
+    "Wall time of a run in minutes, over every call that trained or scored it (`calls`; older runs: the one call)."
+    return (sum(c['wall_time_s']['total_this_call'] for c in r.get('calls', [])) or r['wall_time_s']['total_this_call']) / 60
+
 def nih_figures(run, fig_dir=None, analyse: bool = True) -> list:
     "The run's figures, copied to `fig_dir` (None: only named; drawn first when the run has none and `analyse`): [(caption, file name)]."
     run = Path(run)
@@ -407,7 +411,6 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
     cfg, sel, m, M = r['config'], r['selection'], r['machine'], r['test'][BUNDLED_TEST]
     ours, ctr = M['MedRAT (ours)']['ce']['macro'], M['classify-then-retrieve']['ce']['macro']
     reports = pd.read_csv(run / 'test_reports.csv').report
-    total = sum(c['wall_time_s']['total_this_call'] for c in r.get('calls', [])) or r['wall_time_s']['total_this_call']
     n_steps, conv = optimiser_steps(r), sel.get('convergence') or convergence(r['history'], sel['monitor'])
     conv_txt = (f"past its best (the selection score last improved at epoch {conv['best_epoch']} of {conv['epochs_run']})"
                 if conv['converged'] else f"NOT converged (the selection score was still improving at epoch {conv['best_epoch']} "
@@ -419,7 +422,7 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
          f"{cfg['data']['n_train_reports']} train reports, no pair; {cfg['model']['d_model']}-d model, "
          f"{r['n_params']:,} parameters over frozen {cfg['train']['backbone']} features "
          f"({cfg['train']['img_size']} px, {cfg['data']['n_patches']} patches). {sel['epochs_run']} epochs, {n_steps:,} optimiser "
-         f"steps; selected epoch {sel['best_epoch']} on {sel['monitor']}. Wall time {total / 60:.1f} min on "
+         f"steps; selected epoch {sel['best_epoch']} on {sel['monitor']}. Wall time {wall_minutes(r):.1f} min on "
          f"{m.get('cpu_model', m['processor'])} ({m['cpu_count']} cores, {m['torch_threads']} torch thread(s)). "
          "Clinical efficacy (CE) of the reports written for the 197 patient-disjoint NIH test images, labelled by "
          "`medrat.labeler`, against NIH's labels on the 11 classes NIH defines; 95% bootstrap intervals."
