@@ -69,7 +69,7 @@ SCALES = dict(
                model_kw=dict(), steps=5, bs=8, lr=5e-4, monitor='valid_loss', beam=1, n_boot=50, meteor=False, pair_bs=1),
     small=Scale(n_images=800, n_reports=1500, n_test=300, n_val=400, size=128, img_size=128, backbone='efficientnet_lite0',
                 n_views=2, model='cpu', model_kw=dict(d_model=64, d_ff=128, n_heads=4, mem_slots=256, mem_topk=16),
-                steps=4700, bs=32, lr=1e-3),
+                steps=9400, bs=32, lr=1e-3),
     large=Scale(n_images=6000, n_reports=12000, n_test=1000, n_val=300, size=224, img_size=224, backbone='efficientnet_lite0',
                 n_views=4, model='cpu', model_kw=dict(), steps=5625, bs=32, lr=5e-4, threads=None, pair_bs=8))
 
