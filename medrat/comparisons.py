@@ -25,7 +25,7 @@ def _facts(m: dict, c: dict | None = None) -> dict:
     if c: f.update(health_ce_micro_f1=c.get('health', {}).get('micro', {}).get('f1'), distinct_reports=c.get('distinct_reports'),
                    steps=c.get('steps'), converged=(c.get('convergence') or {}).get('converged'),
                    best_step=(c.get('convergence') or {}).get('best_step'),
-                   wall_s=c.get('seconds', {}).get('total'))
+                   train_s=sum(e.get('seconds', 0) for e in c.get('history', [])) or None)   # every epoch's, over every call of a resumed run
     return f
 
 def seeds_summary(runs: dict) -> dict:   # seed -> a run's results (dict) or its folder / results.json
@@ -196,7 +196,9 @@ def publication(folder,                          # the committed runs of one ben
             for part in ('baselines', 'configs') for name, per in S[part].items()]
     st = r0['settings']
     missing = [f"{c} (seed {s})" for c in configs for s in seeds if str(s) not in S['configs'].get(c, {})]
-    md = '\n'.join([f"### The benchmark at convergence, {budget_words(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, seeds {', '.join(map(str, S['seeds']))}", '',
+    k, n = _converged(S, S['configs'])
+    md = '\n'.join([f"### The benchmark, {budget_words(st).split(' (')[0]} (GENERATED data): {len(S['configs'])} configurations, "
+                     f"seeds {', '.join(map(str, S['seeds']))}; {k} of {n} runs converged", '',
         f"Scale `{r0['scale']}`: {budget_words(st)} of N={st['bs']}+{st['bs']} per configuration, lr {st['lr']:g}, "
         f"{st['n_val']} validation studies for the selection score ({st['monitor']}), {st['n_test']} test studies, beam {st['beam']}. "
         "Each cell: the mean over seeds, then each seed's value. *Best step*: the step of the kept checkpoint; *verdict*: "

@@ -234,24 +234,25 @@ def space_part(folder, fig_dir=None) -> tuple[str, str]:   # a folder of kept ru
 def converged_page(folder,                 # a folder of kept runs
                    fig_dir=None,           # draw the curves here (None: only name them)
                   ) -> tuple[str, str]:    # (page, headline)
-    "The benchmark at convergence from a folder of kept runs: table, runs missing, claims and curves."
+    "The benchmark's page from a folder of kept runs (each run's verdict of the plateau test): table, runs missing, claims and curves."
     p = publication(folder)
     if p is None: raise DataError(f"{folder}: no <configuration>/seed-<s>/results.json")
     runs = p['runs']
     lines = [(f"{n} (seed {s})", c['history'], '-' if s == min(runs) else '--') for s, r in runs.items() for n, c in r['configs'].items()]
     fig = f'{page_name(folder)}-curves.png'
-    if fig_dir is not None: curves_figure(lines, epoch_steps(runs[min(runs)]), 'Generated benchmark at convergence: validation curves', Path(fig_dir) / fig)
+    if fig_dir is not None: curves_figure(lines, epoch_steps(runs[min(runs)]), 'Generated benchmark: validation curves', Path(fig_dir) / fig)
     grid = reports_figure(folder, fig_dir)
     space, space_head = space_part(folder, fig_dir)
     S, n_missing, st = p['summary'], len(p['missing']), runs[min(runs)]['settings']
-    wall = [x['wall_s'] / 60 for per in S['configs'].values() for x in per.values() if x.get('wall_s')]
-    md = (p['markdown'] + (f"\nWall time of a run (one process, {st['threads']} torch thread(s), as its results.json records it): "
+    wall = [x['train_s'] / 60 for per in S['configs'].values() for x in per.values() if x.get('train_s')]
+    md = (p['markdown'] + (f"\nTraining time of a run (one process, {st['threads']} torch thread(s); its epochs' seconds, summed over the calls of a resumed run): "
                            f"{num(sum(wall) / len(wall), 0)} min on average, {num(min(wall), 0)}-{num(max(wall), 0)} min.\n" if wall else '')
           + f"\n![validation curves of the kept runs](figures/{fig})"
           + (f"\n\nWhat the full model writes (seed {grid[1]}, the first test studies; chapter `benchmark`, `benchmark_results`):\n\n"
              f"![the full model's reports beside the generated radiographs](figures/{grid[0]})" if grid else '') + space)
     budget = f", {st['steps']:,} optimiser steps" if 'steps' in st else ''
-    head = (f"**The generated benchmark at convergence{budget}** ({sum(len(v) for v in S['configs'].values())} runs kept in "
+    k, n = sum(bool(x.get('converged')) for v in S['configs'].values() for x in v.values()), sum(len(v) for v in S['configs'].values())
+    head = (f"**The generated benchmark{budget}: {k} of {n} runs converged** ({n} runs kept in "
             f"`results/runs/{Path(folder).name}/`" + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '')
             + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims'] + ([space_head[0].upper() + space_head[1:]] if space_head else [])))
     return md, head
