@@ -328,12 +328,14 @@ def keep_train_run(run,                  # a `medrat train` run folder
             shutil.copy(f, dest / f.relative_to(run))
     return dest
 
-def kept_train_run(kept_root, name: str = 'nih-iu', config: str = 'medrat-full') -> Path | None:
-    "The kept `medrat train` run a page shows: the longest budget of `name`, its lowest seed; None without one."
+def kept_train_run(kept_root, name: str = 'nih-iu', config: str = 'medrat-full',
+                   seed: int = 9153,     # the seed shown when it is kept: `medrat train`'s default (the released code's)
+                  ) -> Path | None:
+    "The kept `medrat train` run a page shows: the longest budget of `name`, at `seed` if kept there, else its lowest seed; None without one."
     folders = [d for d in kept_folders(kept_root, 'train') if d.name.rsplit('-', 1)[0] == name and d.name.rsplit('-', 1)[-1].isdigit()]
-    seeds = sorted((int(d.name.rsplit('-', 1)[1]), -int(s.name[5:]), s) for d in folders for s in (d / config).glob('seed-*')
-                   if (s / 'results.json').exists())
-    return seeds[-1][2] if seeds else None
+    seeds = sorted((int(d.name.rsplit('-', 1)[1]), int(s.name[5:]) == seed, -int(s.name[5:]), s) for d in folders
+                   for s in (d / config).glob('seed-*') if (s / 'results.json').exists())
+    return seeds[-1][-1] if seeds else None
 
 # %% ../nbs/22_publish.ipynb #aeedad5c
 def _train_facts(r: dict, m: dict) -> dict:   # a run's results (`read_results`) and one method's scores on the NIH test images
