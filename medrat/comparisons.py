@@ -187,7 +187,7 @@ TABLE_CONFIGS = DEFAULT_CONFIGS + ('decoder tokens through memory', 'global slot
 def publication(folder,                          # the committed runs of one benchmark (`committed_runs`)
                 configs=TABLE_CONFIGS,           # the configurations the table is meant to hold
                 seeds=(0, 1, 2)) -> dict | None: # the seeds each is meant to run at
-    "What the committed runs say: their summary, a markdown table, the paper's claims and the runs still missing (None: no run)."
+    "What the committed runs say: their summary, a markdown table, the paper's claims, the runs still missing and (converged, runs) (None: no run)."
     runs = committed_runs(folder)
     if not runs: return None
     S, r0 = seeds_summary(runs), runs[min(runs)]
@@ -206,4 +206,4 @@ def publication(folder,                          # the committed runs of one ben
         markdown_table(['method', 'seeds', 'CE micro-F1', 'CE macro-F1', 'detail accuracy', 'decoder health', 'best step', 'verdict'], rows),
         '', 'Not yet run: ' + ('; '.join(missing) if missing else 'none') + '.', '',
         "The paper's claims, from these runs (chapter `comparisons`):", '', *[f'- {c}' for c in paper_claims(S)]])
-    return dict(summary=S, markdown=md + '\n', claims=paper_claims(S), missing=missing, runs=runs)
+    return dict(summary=S, markdown=md + '\n', claims=paper_claims(S), missing=missing, runs=runs, converged=(k, n))

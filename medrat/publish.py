@@ -251,7 +251,7 @@ def converged_page(folder,                 # a folder of kept runs
           + (f"\n\nWhat the full model writes (seed {grid[1]}, the first test studies; chapter `benchmark`, `benchmark_results`):\n\n"
              f"![the full model's reports beside the generated radiographs](figures/{grid[0]})" if grid else '') + space)
     budget = f", {st['steps']:,} optimiser steps" if 'steps' in st else ''
-    k, n = sum(bool(x.get('converged')) for v in S['configs'].values() for x in v.values()), sum(len(v) for v in S['configs'].values())
+    k, n = p['converged']
     head = (f"**The generated benchmark{budget}: {k} of {n} runs converged** ({n} runs kept in "
             f"`results/runs/{Path(folder).name}/`" + (f"; {n_missing} of the table's runs are not yet done" if n_missing else '')
             + "):\n\n" + '\n'.join(f'- {c}' for c in p['claims'] + ([space_head[0].upper() + space_head[1:]] if space_head else [])))
