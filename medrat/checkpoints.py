@@ -128,11 +128,15 @@ class SaveBestCallback(Callback):
             _medrat(self.learn).load_state_dict(best.get('state_dict', best))
 
 class EarlyStopCallback(Callback):
-    "Stop the fit after `patience` epochs without improvement (None: never), once the epoch's state is saved."
+    "Stop the fit after `patience` epochs without improvement (None: never) and `until(history)`, once the epoch's state is saved."
     order = MetricTracker.order + 4                                       # after `ResumeCallback` saved the epoch
-    def __init__(self, patience: int | None = None): self.patience = patience
+    def __init__(self, patience: int | None = None,
+                 until=None):   # history -> bool: must also hold to stop (e.g. the plateau test); None: patience alone
+        self.patience, self.until = patience, until
     @property
-    def stopped(self) -> bool: return exists(self.patience) and self.learn.metric_tracker.wait >= self.patience
+    def stopped(self) -> bool:
+        tr = self.learn.metric_tracker
+        return exists(self.patience) and tr.wait >= self.patience and (self.until is None or bool(self.until(tr.history)))
     def after_epoch(self):
         if self.epoch >= getattr(self.learn, 'first_epoch', 0) and self.stopped: raise CancelFitException()
 
@@ -227,13 +231,13 @@ def after_fit(self: ResumeCallback):
 
 def checkpoint_callbacks(path,                  # folder: `state.pth` (resume) and `model.pth` (best model) go there
                          monitor: str = 'valid_loss', comp=None, min_delta: float = 0., tie_break: str | None = None,  # `MetricTracker`
-                         patience: int | None = None,    # `EarlyStopCallback`
+                         patience: int | None = None, until=None,   # `EarlyStopCallback`
                          tokenizer=None, load_best: bool = True,  # `SaveBestCallback`
                          resume: bool = True, every: int | None = None,  # `ResumeCallback`
                         ) -> list:
     "The four callbacks that track, save the best model, resume exactly and stop early, as `fit_medrat` uses them."
     return [MetricTracker(monitor, comp, min_delta, tie_break), SaveBestCallback(path, tokenizer, load_best),
-            ResumeCallback(path, resume, every), EarlyStopCallback(patience)]
+            ResumeCallback(path, resume, every), EarlyStopCallback(patience, until)]
 
 # %% ../nbs/07a_checkpoints.ipynb #f13f3986
 class FiniteCheck(Callback):

@@ -321,6 +321,7 @@ def fit_medrat(model: MedRAT,
         ce = CEScoreCallback(valid_images, model.tokenizer, label_fn=label_fn, beam_size=cfg.valid_beam, max_len=cfg.max_tokens,
                              column=cfg.monitor, refs=valid_refs)
     ck = default(checkpoint, lambda: checkpoint_callbacks(run_dir, cfg.monitor, patience=cfg.patience, tokenizer=model.tokenizer,
+                                                          until=lambda h: convergence(h, cfg.monitor)['converged'],   # patience waits for the plateau test
                                                           tie_break=cfg.tie_break if cfg.tie_break != cfg.monitor else None,
                                                           resume=resume, every=cfg.save_every))
     learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=([ce] if exists(ce) else []) + list(ck) + list(cbs or []), ddp=ddp,
