@@ -328,6 +328,7 @@ def keep_train_run(run,                  # a `medrat train` run folder
             shutil.copy(f, dest / f.relative_to(run))
     return dest
 
+# %% ../nbs/22_publish.ipynb #018c0e7d
 def kept_train_run(kept_root, name: str = 'nih-iu', config: str = 'medrat-full',
                    seed: int = 9153,     # the seed shown when it is kept: `medrat train`'s default (the released code's)
                   ) -> Path | None:
