@@ -487,7 +487,8 @@ def run_summary(res: dict,        # a `train_experiment` / `train_on_sources` re
     where = f"best {sel['monitor']} {sel['best']:.3f} at epoch {sel['best_epoch']}" if exists(sel.get('best')) else 'no selection score'
     head = (f"this run: preset {res['config']['preset']}, seed {res['config']['seed']}, {sel['steps']:,} optimiser steps "
             f"({sel['epochs_run']} epoch{'s' * (sel['epochs_run'] != 1)}) of a budget of {tr['steps']:,}; {where}")
-    if sel.get('stopped_early'): return head + '; stopped early: the selection score had stopped improving (patience)'
+    if sel.get('stopped_early'): return head + ('; stopped early: patience ran out and the smoothed selection score had stopped improving'
+                                                if conv.get('converged') else '; stopped early: the selection score had stopped improving (patience)')
     if conv.get('converged'): return head + '; converged: the smoothed selection score had stopped improving'
     secs = (res.get('wall_time_s') or {}).get('training_all_epochs')
     more = 2 * tr['steps']

@@ -35,7 +35,7 @@ from .checkpoints import (unwrap, process_rank, TrainingDiverged, FiniteCheck, c
 # %% auto #0
 __all__ = ['PRESETS', 'AMP_MODES', 'TrainConfig', 'paired_logprobs', 'UnpairedModule', 'UnpairedLoss', 'LossPart',
            'generate_reports', 'autoencode_reports', 'CEScoreCallback', 'medrat_splitter', 'medrat_opt', 'StepLR',
-           'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence']
+           'CPUAutocast', 'DDPCallback', 'medrat_learner', 'fit_medrat', 'convergence', 'plateau_stop']
 
 # %% ../nbs/08_learner.ipynb #3b8b7f22
 @dataclass
@@ -321,7 +321,7 @@ def fit_medrat(model: MedRAT,
         ce = CEScoreCallback(valid_images, model.tokenizer, label_fn=label_fn, beam_size=cfg.valid_beam, max_len=cfg.max_tokens,
                              column=cfg.monitor, refs=valid_refs)
     ck = default(checkpoint, lambda: checkpoint_callbacks(run_dir, cfg.monitor, patience=cfg.patience, tokenizer=model.tokenizer,
-                                                          until=lambda h: convergence(h, cfg.monitor)['converged'],   # patience waits for the plateau test
+                                                          until=partial(plateau_stop, monitor=cfg.monitor),   # patience waits for the plateau test
                                                           tie_break=cfg.tie_break if cfg.tie_break != cfg.monitor else None,
                                                           resume=resume, every=cfg.save_every))
     learn = medrat_learner(model, train_dl, valid_dl, cfg, cbs=([ce] if exists(ce) else []) + list(ck) + list(cbs or []), ddp=ddp,
@@ -357,3 +357,8 @@ def convergence(history,                 # `MetricTracker.history`: one dict per
     sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2)   # robust sd of one evaluation
     gain, noise = float(med[late].max() - med[~late].max()), float(1.25 * sigma / math.sqrt(w))
     return {**res, 'smooth': w, 'gain': gain, 'noise': noise, 'converged': gain <= 2 * noise}
+
+# %% ../nbs/08_learner.ipynb #07178adb
+def plateau_stop(history, monitor: str, smooth: int = 5) -> bool:   # `MetricTracker.history`, the selection column, `convergence`'s median
+    "May early stopping end the run? Once `convergence` judges at full smoothing (>= 4 x `smooth` evaluations) and says converged."
+    return sum(x.get(monitor) is not None for x in history) >= 4 * smooth and convergence(history, monitor, smooth=smooth)['converged']
