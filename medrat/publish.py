@@ -362,30 +362,34 @@ def train_summary(folder) -> dict:   # kept `medrat train` runs of one budget: <
     return S
 
 def train_claims(S: dict,                 # `train_summary` of one budget
-                 key: str = 'ce_macro_f1') -> list:   # one sentence per comparison
+                 key: str = 'ce_macro_f1',
+                 joined: bool = False) -> list:   # False: one sentence per comparison; True: two, for a headline
     "The full model against classify-then-retrieve and against each configuration kept, across the seeds both ran."
-    full, out = S['configs'].get('MedRAT (full)'), []
+    full = S['configs'].get('MedRAT (full)')
     if not full: return []
     steps, what = sorted({x['budget'] for x in full.values()}), key.replace('ce_', 'CE ').replace('_f1', '-F1')
-    def said(b):
+    def said(b):   # (name, verdict, numbers)
         c = compare_seeds(S, 'MedRAT (full)', b, key)
         p = '' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}"
-        return (f"the full model is {c['verdict']} {b!r} on {what} ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} "
-                f"seed{'s' * (len(c['seeds']) != 1)}{p})")
-    if 'classify-then-retrieve' in S['baselines']: out.append(said('classify-then-retrieve'))
-    out += [said(n) for n in S['configs'] if n != 'MedRAT (full)']
-    return [f"At a budget of {', '.join(f'{s:,}' for s in steps)} steps, " + o + '.' for o in out]
+        return b, c['verdict'], f"({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} seed{'s' * (len(c['seeds']) != 1)}{p})"
+    ctr = [said('classify-then-retrieve')] if 'classify-then-retrieve' in S['baselines'] else []
+    abl, at = [said(n) for n in S['configs'] if n != 'MedRAT (full)'], f"At a budget of {', '.join(f'{s:,}' for s in steps)} steps"
+    if not joined: return [f"{at}, the full model is {v} {b!r} on {what} {t}." for b, v, t in ctr + abl]
+    by = {v: [f'{b!r} {t}' for b, w, t in abl if w == v] for v in ('above', 'not distinguishable from', 'below')}
+    ands = lambda xs: xs[0] if len(xs) == 1 else ', '.join(xs[:-1]) + ' and ' + xs[-1]
+    return ([f"{at}, on {what}, the full model is {v} {b!r} {t}." for b, v, t in ctr]
+            + ([f"Against its ablations it is " + '; '.join(f'{v} {ands(xs)}' for v, xs in by.items() if xs) + '.'] if abl else []))
 
 def train_part(run) -> tuple[list, list]:   # a kept run, .../<name>-<steps>/<configuration>/seed-<s>
-    "(page lines, claims) of every run kept beside `run` at its budget; nothing when it is the only one."
+    "(page lines, headline sentences) of every run kept beside `run` at its budget; nothing when it is the only one."
     S = train_summary(run.parent.parent) if run.name.startswith('seed-') else None
     n_runs = sum(len(v) for v in S['configs'].values()) if S else 0
     if n_runs < 2: return [], []
-    claims = [c[0].upper() + c[1:] for c in train_claims(S)]
+    claims = train_claims(S)
     return [f"### Every kept run at this budget ({n_runs} runs, `results/runs/{run.parent.parent.name}/`)", "",
             "Each cell: the mean over seeds, then each seed's value (CE on the NIH test images; decoder health: CE micro-F1 "
             "of the IU test reports auto-encoded; best step: the kept checkpoint's; verdict: chapter `learner`).", "",
-            train_table(S), "", *[f"- {c}" for c in claims], ""], claims
+            train_table(S), "", *[f"- {c}" for c in claims], ""], train_claims(S, joined=True)
 
 def train_table(S: dict) -> str:   # `train_summary` of one budget
     "Every configuration and baseline: seeds, CE micro- and macro-F1 (mean, then per seed), decoder health, best step, verdict."
