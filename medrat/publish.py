@@ -403,11 +403,11 @@ def _nih_head(r: dict, n_steps: int, reports, conv: dict, health) -> str:
     "The real-data run's headline: CE macro-F1 against the baselines, distinct reports, convergence and the decoder's health."
     ce = lambda k: r['test'][BUNDLED_TEST][k]['ce']['macro']
     ours, ctr, mf = ce('MedRAT (ours)'), ce('classify-then-retrieve'), ce('most frequent report')
-    return (f"**Real data (experiment 1):** after {n_steps:,} optimiser steps (the released code trains about 100,000), MedRAT's "
+    return (f"**Real data (experiment 1):** after {n_steps:,} optimiser steps (seed {r['config']['seed']}; the released code trains about 100,000), MedRAT's "
             f"reports for the NIH test images reach CE macro-F1 {_with_ci(ours)}, which {_is(ours, ctr)} classify-then-retrieve "
             f"({_with_ci(ctr)}) and {_is(ours, mf)} the most frequent training report ({_with_ci(mf)}); it wrote "
             f"{reports.nunique()} distinct reports for {len(reports)} images"
-            + f"; the run is {'past its best' if conv['converged'] else 'NOT converged'}"
+            + f"; the run {'converged' if conv['converged'] else 'had NOT converged'}"
             + (f" and its decoder writes back only part of what it is given (CE micro-F1 {num(health['micro']['f1'])}, macro-F1 "
                f"{num(health['macro']['f1'])} against the given reports' own labels), so this run says little about the method"
                if health and (health['micro']['f1'] < .85 or health['macro']['f1'] < .5) else '') + '.')
@@ -420,8 +420,8 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
     ours, ctr = M['MedRAT (ours)']['ce']['macro'], M['classify-then-retrieve']['ce']['macro']
     reports = pd.read_csv(run / 'test_reports.csv').report
     n_steps, conv = optimiser_steps(r), sel.get('convergence') or convergence(r['history'], sel['monitor'])
-    conv_txt = (f"past its best (the selection score last improved at epoch {conv['best_epoch']} of {conv['epochs_run']})"
-                if conv['converged'] else f"NOT converged (the selection score was still improving at epoch {conv['best_epoch']} "
+    conv_txt = (f"converged (its smoothed selection score had stopped improving; best epoch {conv['best_epoch']} of {conv['epochs_run']})"
+                if conv['converged'] else f"had NOT converged (the selection score was still improving at epoch {conv['best_epoch']} "
                 f"of {conv['epochs_run']})")
     e2 = r['health'].get(BUNDLED_HEALTH)
     health = e2['ce'] if e2 and 'ce' in e2 else None
@@ -438,7 +438,7 @@ def nih_iu_page(run, fig_dir, analyse: bool = True) -> tuple[str, str]:   # a `m
          r['tables'].strip(), "",
          f"MedRAT {_is(ours, ctr)} classify-then-retrieve on CE macro-F1 ({num(ours['f1'])} vs {num(ctr['f1'])}). "
          f"It wrote {reports.nunique()} distinct reports for {len(reports)} images "
-         f"(the most common one {reports.value_counts().iloc[0]} times). The run is {conv_txt}."
+         f"(the most common one {reports.value_counts().iloc[0]} times). The run {conv_txt}."
          + (f" Decoder health (the IU test reports auto-encoded, scored against their own labels): CE micro-F1 "
             f"{_with_ci(health['micro'])}, macro-F1 {_with_ci(health['macro'])}." if health else ''), ""]
     figs = nih_figures(run, fig_dir, analyse)
