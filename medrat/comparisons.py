@@ -135,6 +135,7 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
         return f"{c['verdict']} {b!r} ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} seed{'s' * (len(c['seeds']) != 1)}{p})"
     def conv(names):
         k, n = _converged(S, names)
+        if n == 1: return 'the run converged' if k else 'the run had not converged: it was still improving'
         return (f"{k} of {n} runs converged" if k == n else f"none of {n} runs had converged" if k == 0
                 else f"{k} of {n} runs converged; the others were still improving")
     c, fs = compare_seeds(S, full, ctr), S['configs'][full]
@@ -158,9 +159,11 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
                f"and {vs(full, rnd, 'detail_accuracy')} (chance: a random training report); details beyond the labels are "
                + ('transferred.' if compare_seeds(S, full, orc, 'detail_accuracy')['verdict'] == 'above' else 'not shown to be transferred.'))
     shots = [n for n in FEW_SHOT if n in ran]
+    helped = sum(compare_seeds(S, n, full)['verdict'] == 'above' for n in shots)
     out.append("(e) Pairs: " + ('; '.join(
-        f"{n} is {vs(n, full)} on CE micro-F1 and {vs(n, full, 'detail_accuracy')} on detail accuracy" for n in shots)
-        + f" ({conv(shots)})" if shots else 'no few-shot run') + '.')
+        f"{n!r} is {vs(n, full)} on CE micro-F1 and {vs(n, full, 'detail_accuracy')} on detail accuracy" for n in shots)
+        + f". The paper's direction (a few pairs help) holds in {helped} of {len(shots)} comparisons ({conv(shots)})"
+        if shots else 'no few-shot run') + '.')
     return out
 
 # %% ../nbs/12c_comparisons.ipynb #1c19b878
