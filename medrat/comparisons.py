@@ -137,7 +137,7 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
         k, n = _converged(S, names)
         if n == 1: return 'the run converged' if k else 'the run had not converged: it was still improving'
         return (f"{k} of {n} runs converged" if k == n else f"none of {n} runs had converged" if k == 0
-                else f"{k} of {n} runs converged; the others were still improving")
+                else f"{k} of {n} runs converged; the other{'s were' if n - k > 1 else ' was'} still improving")
     c, fs = compare_seeds(S, full, ctr), S['configs'][full]
     n, health = len(c['seeds']), np.mean([v['health_ce_micro_f1'] for v in fs.values()])
     out = [f"(a) Over {_budget(fs)}, the full model's CE micro-F1 is {c['a']:.3f} against classify-then-retrieve's "
