@@ -121,6 +121,14 @@ def _converged(S: dict, names) -> tuple:
     v = [bool(x.get('converged')) for n in names if n in S['configs'] for x in S['configs'][n].values()]
     return sum(v), len(v)
 
+def _used(S: dict, pairs) -> tuple:
+    "(runs that converged, runs) among the configuration runs that the comparisons `pairs` [(a, b), ...] use: each at the seeds both ran."
+    ran = {**S['configs'], **S['baselines']}
+    runs = {(n, s) for a, b in pairs if a in ran and b in ran for s in ran[a] if s in ran[b] for n in (a, b) if n in S['configs']}
+    v = [bool(S['configs'][n][s].get('converged')) for n, s in sorted(runs)]
+    return sum(v), len(v)
+
+# %% ../nbs/12c_comparisons.ipynb #752eaf53
 def paper_claims(summary: dict,           # `seeds_summary` of the runs (every configuration and the baselines, at each seed run)
                 ) -> list:                # ['(a) ...', '(b) ...', ...]: one sentence per claim, from the numbers
     "The paper's claims decided on the benchmark: (a) vs classify-then-retrieve, (b) Table 4, (c) Table 5, (d) details, (e) pairs."
@@ -133,8 +141,9 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
         c = compare_seeds(S, a, b, key)
         p = '' if np.isnan(c['p']) else f", p = {c['p']:.2f}"
         return f"{c['verdict']} {b!r} ({c['a']:.3f} vs {c['b']:.3f}, {len(c['seeds'])} seed{'s' * (len(c['seeds']) != 1)}{p})"
-    def conv(names):
-        k, n = _converged(S, names)
+    def conv(pairs):                      # the runs behind the comparisons, each at the seeds both of its methods ran
+        k, n = _used(S, pairs)
+        if n == 0: return 'no run to compare'
         if n == 1: return 'the run converged' if k else 'the run had not converged: it was still improving'
         return (f"{k} of {n} runs converged" if k == n else f"none of {n} runs had converged" if k == 0
                 else f"{k} of {n} runs converged; the other{'s were' if n - k > 1 else ' was'} still improving")
@@ -144,16 +153,16 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
            f"{c['b']:.3f} (mean difference {c['diff']:+.3f}, lower in {c['lower']} of {n}"
            + ('' if np.isnan(c['p']) else f", paired t-test p = {c['p']:.2f}")
            + f"; 95% intervals disjoint in {c['above'] + c['below']} of {n}): MedRAT is {c['verdict']} "
-           f"classify-then-retrieve on the benchmark ({conv([full])}; mean decoder health {health:.3f})."]
+           f"classify-then-retrieve on the benchmark ({conv([(full, ctr)])}; mean decoder health {health:.3f})."]
     t4 = ['global only', 'local only', 'no contrastive', 'no classification', 'no memory']
     ok = [b for b in t4 if b in ran]
     held = sum(compare_seeds(S, full, b)['verdict'] == 'above' for b in ok)
     out.append(f"(b) Table 4 (CE micro-F1): the full model is {vs(full, 'global only')} and {vs(full, 'local only')}; "
                f"{vs(full, 'no contrastive')} and {vs(full, 'no classification')}; {vs(full, 'no memory')}. The paper's "
-               f"direction holds in {held} of {len(ok)} comparisons ({conv([full] + ok)}).")
+               f"direction holds in {held} of {len(ok)} comparisons ({conv([(full, b) for b in ok])}).")
     t5 = [b for b in ('no augmentation', 'noise augmentation') if b in ran]
     out.append(f"(c) Table 5 (CE micro-F1): decoder augmentation by dropout is {vs(full, 'no augmentation')}; "
-               f"dropout is {vs(full, 'noise augmentation')} ({conv([full] + t5)}).")
+               f"dropout is {vs(full, 'noise augmentation')} ({conv([(full, b) for b in t5])}).")
     orc, rnd = 'oracle labels -> report with those labels', 'random report'
     out.append(f"(d) Details (detail accuracy): the full model is {vs(full, orc, 'detail_accuracy')} "
                f"and {vs(full, rnd, 'detail_accuracy')} (chance: a random training report); details beyond the labels are "
@@ -162,7 +171,7 @@ def paper_claims(summary: dict,           # `seeds_summary` of the runs (every c
     helped = sum(compare_seeds(S, n, full)['verdict'] == 'above' for n in shots)
     out.append("(e) Pairs: " + ('; '.join(
         f"{n!r} is {vs(n, full)} on CE micro-F1 and {vs(n, full, 'detail_accuracy')} on detail accuracy" for n in shots)
-        + f". The paper's direction (a few pairs help) holds in {helped} of {len(shots)} comparisons ({conv(shots)})"
+        + f". The paper's direction (a few pairs help) holds in {helped} of {len(shots)} comparisons ({conv([(n, full) for n in shots])})"
         if shots else 'no few-shot run') + '.')
     return out
 
